@@ -1,0 +1,227 @@
+// Package backup reads namespaces from sources and writes them into a
+// repository as one backup.
+//
+// It decides what to read and in what order; the repository format lives
+// in package repo and the sources in the adapters under package source.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/lifeline-backup/lifeline/internal/codec"
+	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/source"
+)
+
+// Source is one configured source to back up.
+type Source struct {
+	Name string
+	Type string
+	Src  source.Source
+	// Namespaces limits the backup to these namespaces; nil means all.
+	Namespaces []string
+}
+
+// Progress reports the state of one namespace during a backup.
+type Progress struct {
+	Source    string
+	Namespace string
+	Records   int64
+	Bytes     int64
+	Done      bool
+	Err       error
+	Elapsed   time.Duration
+}
+
+// Options configures a backup run.
+type Options struct {
+	Tier        repo.Tier
+	Compression codec.Compression
+	// Now returns the current time; it sets the backup's time.
+	Now func() time.Time
+	// Parallel is how many namespaces are read at once; default 4.
+	Parallel int
+	// Progress, if set, receives progress from several goroutines.
+	Progress func(Progress)
+}
+
+// SourceError is the failure of one source or namespace in a backup.
+type SourceError struct {
+	Source    string
+	Namespace string
+	Err       error
+}
+
+func (e *SourceError) Error() string {
+	if e.Namespace == "" {
+		return fmt.Sprintf("back up source %q: %v", e.Source, e.Err)
+	}
+	return fmt.Sprintf("back up %s/%s: %v", e.Source, e.Namespace, e.Err)
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// ErrNothingBackedUp is returned when no namespace could be backed up, so
+// no backup was committed.
+var ErrNothingBackedUp = errors.New("no namespace was backed up")
+
+// Run backs up the sources into one backup. Namespaces that fail are left
+// out and reported in the returned error; the others are committed, so one
+// unreachable source does not cost the backups of the rest. The manifest
+// is nil only when nothing was committed.
+func Run(ctx context.Context, r *repo.Repo, sources []Source,
+	opt Options) (*repo.Manifest, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Parallel <= 0 {
+		opt.Parallel = 4
+	}
+	start := opt.Now()
+	w, err := r.NewWriter(opt.Tier, start, opt.Compression)
+	if err != nil {
+		return nil, err
+	}
+
+	jobs, errs := plan(ctx, sources)
+	done, jobErrs := runJobs(ctx, w, jobs, opt)
+	errs = append(errs, jobErrs...)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("backup interrupted, nothing committed: %w",
+			err)
+	}
+	if done == 0 {
+		return nil, fmt.Errorf("%w: %w", ErrNothingBackedUp,
+			errors.Join(errs...))
+	}
+	m, err := w.Commit(ctx, opt.Now())
+	if err != nil {
+		return nil, err
+	}
+	return m, errors.Join(errs...)
+}
+
+type job struct {
+	src Source
+	ns  string
+}
+
+// plan lists the namespaces to read. A source that cannot list its
+// namespaces, or lacks a requested one, becomes an error.
+func plan(ctx context.Context, sources []Source) ([]job, []error) {
+	var jobs []job
+	var errs []error
+	for _, s := range sources {
+		all, err := s.Src.Namespaces(ctx)
+		if err != nil {
+			errs = append(errs, &SourceError{Source: s.Name, Err: err})
+			continue
+		}
+		want := s.Namespaces
+		if want == nil {
+			want = all
+		}
+		for _, ns := range want {
+			if !containsString(all, ns) {
+				errs = append(errs, &SourceError{Source: s.Name,
+					Namespace: ns, Err: source.ErrUnknownNamespace})
+				continue
+			}
+			jobs = append(jobs, job{src: s, ns: ns})
+		}
+	}
+	return jobs, errs
+}
+
+// runJobs reads the namespaces, at most opt.Parallel at once, and returns
+// how many succeeded and the failures.
+func runJobs(ctx context.Context, w *repo.Writer, jobs []job,
+	opt Options) (int, []error) {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+		errs []error
+		sem  = make(chan struct{}, opt.Parallel)
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := backupNamespace(ctx, w, j, opt)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, &SourceError{Source: j.src.Name,
+					Namespace: j.ns, Err: err})
+				return
+			}
+			done++
+		}()
+	}
+	wg.Wait()
+	return done, errs
+}
+
+func backupNamespace(ctx context.Context, w *repo.Writer, j job,
+	opt Options) error {
+	began := time.Now()
+	p := Progress{Source: j.src.Name, Namespace: j.ns}
+	report := func() {
+		if opt.Progress != nil {
+			p.Elapsed = time.Since(began)
+			opt.Progress(p)
+		}
+	}
+
+	it, err := j.src.Src.Read(ctx, j.ns)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	nw := w.Namespace(j.src.Name, j.src.Type, j.ns, "")
+	for {
+		rec, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			p.Err = err
+			report()
+			return err
+		}
+		added, err := nw.Add(ctx, rec)
+		if err != nil {
+			return err
+		}
+		if added {
+			p.Records++
+			p.Bytes += int64(len(rec.Key) + len(rec.Value))
+			if p.Records%10000 == 0 {
+				report()
+			}
+		}
+	}
+	if _, err := nw.Close(ctx); err != nil {
+		return err
+	}
+	p.Done = true
+	report()
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,220 @@
+// Package config reads lifeline's YAML configuration into typed values
+// and validates it, naming the line of every problem.
+//
+// Secrets never live in the file: keys and credentials are named by
+// environment variable or file path, and read by the packages that use
+// them.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a whole configuration file.
+type Config struct {
+	Repository  Repository `yaml:"repository"`
+	Keys        []Key      `yaml:"keys"`
+	Sources     []Source   `yaml:"sources"`
+	Compression string     `yaml:"compression"`
+
+	// Path is the file the configuration was read from.
+	Path string `yaml:"-"`
+}
+
+// Repository says where backups are kept.
+type Repository struct {
+	// URL is file:///path or s3://bucket/prefix.
+	URL       string `yaml:"url"`
+	Endpoint  string `yaml:"endpoint"`
+	Region    string `yaml:"region"`
+	PathStyle bool   `yaml:"path_style"`
+	Line      int    `yaml:"-"`
+}
+
+// Key names one key of the keyring and where its value comes from.
+type Key struct {
+	ID   string `yaml:"id"`
+	Env  string `yaml:"env"`
+	File string `yaml:"file"`
+	Line int    `yaml:"-"`
+}
+
+// Source is one configured source.
+type Source struct {
+	Name       string      `yaml:"name"`
+	Type       string      `yaml:"type"`
+	URL        string      `yaml:"url"`
+	Path       string      `yaml:"path"`
+	Namespaces []Namespace `yaml:"namespaces"`
+	Line       int         `yaml:"-"`
+}
+
+// Namespace is one namespace of a source: a key pattern and database
+// for Redis, a bucket for bbolt.
+type Namespace struct {
+	Name  string `yaml:"name"`
+	Match string `yaml:"match"`
+	DB    *int   `yaml:"db"`
+	Line  int    `yaml:"-"`
+}
+
+// SourceTypes lists the source types this version supports.
+var SourceTypes = []string{"redis", "bolt"}
+
+// DefaultPath is the configuration read when neither --config nor
+// LIFELINE_CONFIG names one.
+const DefaultPath = "lifeline.yaml"
+
+// Resolve returns the configuration path to use: flag, else the
+// LIFELINE_CONFIG environment variable, else DefaultPath.
+func Resolve(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv("LIFELINE_CONFIG"); env != "" {
+		return env
+	}
+	return DefaultPath
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config %s not found: pass --config FILE "+
+			"or set LIFELINE_CONFIG", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Parse decodes and validates configuration text. Unknown fields are
+// errors, so a misspelt option is never silently ignored.
+func Parse(data []byte) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(),
+			"yaml: "))
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+func (c *Config) validate() error {
+	var errs []error
+	add := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("line %d: "+format,
+			append([]any{line}, args...)...))
+	}
+	if c.Repository.URL == "" {
+		add(c.Repository.Line, "repository: url is missing "+
+			"(file:///path or s3://bucket/prefix)")
+	}
+	if c.Compression != "" && c.Compression != "zstd" &&
+		c.Compression != "gzip" {
+		add(1, "compression %q is not supported: use zstd or gzip",
+			c.Compression)
+	}
+	c.validateKeys(add)
+	c.validateSources(add)
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateKeys(add func(int, string, ...any)) {
+	if len(c.Keys) == 0 {
+		add(1, "keys: at least one key is needed; make one with "+
+			"'lifeline keys generate'")
+	}
+	seen := map[string]bool{}
+	for _, k := range c.Keys {
+		switch {
+		case !nameRE.MatchString(k.ID):
+			add(k.Line, "key id %q is invalid: use letters, digits, "+
+				"'-', '_' and '.'", k.ID)
+		case seen[k.ID]:
+			add(k.Line, "key id %q appears twice", k.ID)
+		case (k.Env == "") == (k.File == ""):
+			add(k.Line, "key %q: set exactly one of env and file", k.ID)
+		}
+		seen[k.ID] = true
+	}
+}
+
+func (c *Config) validateSources(add func(int, string, ...any)) {
+	seen := map[string]bool{}
+	for _, s := range c.Sources {
+		switch {
+		case !nameRE.MatchString(s.Name):
+			add(s.Line, "source name %q is invalid: use letters, "+
+				"digits, '-', '_' and '.'", s.Name)
+		case seen[s.Name]:
+			add(s.Line, "source name %q appears twice", s.Name)
+		}
+		seen[s.Name] = true
+		switch s.Type {
+		case "redis":
+			if s.URL == "" {
+				add(s.Line, "source %q: url is missing "+
+					"(redis://host:port/db)", s.Name)
+			}
+		case "bolt":
+			if s.Path == "" {
+				add(s.Line, "source %q: path is missing", s.Name)
+			}
+		default:
+			add(s.Line, "source %q: unknown type %q: use one of %s",
+				s.Name, s.Type, strings.Join(SourceTypes, ", "))
+		}
+		nsSeen := map[string]bool{}
+		for _, ns := range s.Namespaces {
+			if ns.Name == "" || nsSeen[ns.Name] {
+				add(ns.Line, "source %q: namespace name %q is empty "+
+					"or appears twice", s.Name, ns.Name)
+			}
+			nsSeen[ns.Name] = true
+		}
+	}
+}
+
+// Source returns the source with the given name.
+func (c *Config) Source(name string) (*Source, bool) {
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			return &c.Sources[i], true
+		}
+	}
+	return nil, false
+}
+
+// SourceNames returns the names of the configured sources.
+func (c *Config) SourceNames() []string {
+	var out []string
+	for _, s := range c.Sources {
+		out = append(out, s.Name)
+	}
+	return out
+}

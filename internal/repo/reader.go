@@ -1,0 +1,67 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/lifeline-backup/lifeline/internal/codec"
+	"github.com/lifeline-backup/lifeline/internal/source"
+)
+
+// ReadChunk reads and decrypts one chunk of a backup and calls fn for
+// every record in it. The record passed to fn is reused after fn returns.
+func (r *Repo) ReadChunk(ctx context.Context, s *Snapshot, c Chunk,
+	fn func(*source.Record) error) error {
+	plain, err := r.getSealed(ctx, s.dataKey, c.Name)
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", s.ID, err)
+	}
+	dec := codec.NewDecoder(plain)
+	var n int64
+	for {
+		rec, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("backup %s: decode %s: %w (%w)", s.ID,
+				c.Name, ErrDamaged, err)
+		}
+		n++
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	if n != c.Records {
+		return fmt.Errorf("backup %s: %s holds %d records, the manifest "+
+			"says %d: %w", s.ID, c.Name, n, c.Records, ErrDamaged)
+	}
+	return nil
+}
+
+// ReadNamespace calls fn for every record of one namespace entry of a
+// backup, chunk by chunk, so memory holds one chunk at a time.
+func (r *Repo) ReadNamespace(ctx context.Context, s *Snapshot, e Namespace,
+	fn func(*source.Record) error) error {
+	for _, c := range e.Chunks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.ReadChunk(ctx, s, c, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Entry returns the entry of a backup for one source and namespace.
+func (s *Snapshot) Entry(src, ns string) (Namespace, bool) {
+	for _, e := range s.Entries {
+		if e.Source == src && e.Namespace == ns {
+			return e, true
+		}
+	}
+	return Namespace{}, false
+}

@@ -1,0 +1,102 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lifeline-backup/lifeline/internal/codec"
+	"github.com/lifeline-backup/lifeline/internal/source"
+)
+
+// Kind classifies one record of a restore against the target.
+type Kind int
+
+// The kinds of change a restore makes to a target.
+const (
+	// Add is a record whose key the target lacks.
+	Add Kind = iota
+	// Change is a record whose key the target holds with other content,
+	// overwritten only in Replace mode.
+	Change
+	// Conflict is a Change left alone because the mode is KeepExisting.
+	Conflict
+	// Unchanged is a record the target already holds as it is.
+	Unchanged
+	// Expired is a record whose expiry has passed; it is never written.
+	Expired
+	// Delete is a tombstone for a key the target holds, applied only in
+	// Replace mode.
+	Delete
+	kinds
+)
+
+var kindNames = [kinds]string{"add", "change", "conflict", "unchanged",
+	"expired", "delete"}
+
+// String returns the kind's name as used in reports.
+func (k Kind) String() string { return kindNames[k] }
+
+// Diff counts, per kind, the records a restore of one namespace would
+// write, with a sample of keys of each kind.
+type Diff struct {
+	Counts  [kinds]int64
+	Samples [kinds][][]byte
+}
+
+func (d *Diff) note(k Kind, key []byte) {
+	d.Counts[k]++
+	if len(d.Samples[k]) < SampleSize {
+		d.Samples[k] = append(d.Samples[k], append([]byte(nil), key...))
+	}
+}
+
+// targetIndex maps the key hashes of a target namespace to content hashes.
+type targetIndex map[codec.Hash]codec.Hash
+
+// readTarget indexes what the target namespace holds now. Memory grows by
+// about 64 bytes per key of the target, never with the values.
+func readTarget(ctx context.Context, t Target, ns string) (targetIndex, error) {
+	it, err := t.Src.Read(ctx, ns)
+	if errors.Is(err, source.ErrUnknownNamespace) {
+		return targetIndex{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read target %s/%s: %w", t.Name, ns, err)
+	}
+	defer it.Close()
+	idx := targetIndex{}
+	for {
+		rec, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return idx, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read target %s/%s: %w", t.Name, ns, err)
+		}
+		idx[codec.KeyHash(rec.Key)] = codec.ContentHash(rec)
+	}
+}
+
+// classify decides what restoring rec does to the target. It returns
+// false for a tombstone that changes nothing: its key is not in the target,
+// or the mode keeps existing keys.
+func (idx targetIndex) classify(rec *source.Record, mode source.WriteMode,
+	now time.Time) (Kind, bool) {
+	have, ok := idx[codec.KeyHash(rec.Key)]
+	switch {
+	case rec.Deleted:
+		return Delete, ok && mode == source.Replace
+	case rec.Expired(now):
+		return Expired, true
+	case !ok:
+		return Add, true
+	case have == codec.ContentHash(rec):
+		return Unchanged, true
+	case mode == source.Replace:
+		return Change, true
+	}
+	return Conflict, true
+}
