@@ -12,11 +12,12 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/source"
 )
 
-// Read returns an iterator over the keys of the namespace. It checks with
-// PING that the server is reachable, then reads lazily: one SCAN call at
-// a time, and one MULTI/EXEC round trip of DUMP and PTTL per batch of
-// keys, so that each value and its expiry come from the same moment.
-// Memory use depends on ScanCount and Batch, not on the number of keys.
+// Read checks with PING that the server is reachable and returns an
+// iterator over the keys of the namespace. The iterator reads lazily,
+// one SCAN call at a time. It reads each batch of keys with DUMP and
+// PTTL in one MULTI/EXEC round trip, so each value and its expiry come
+// from the same moment. Memory use depends on ScanCount and Batch, not
+// on the number of keys.
 //
 // NOTE: SCAN may return a key more than once, for example while Redis
 // rehashes its key table, and Read does not remove the repeats. The

@@ -8,6 +8,7 @@ package redistest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -126,7 +127,7 @@ func start(t testing.TB, dir string, extra []string) *Server {
 	return s
 }
 
-// waitReady polls PING until the server replies, the process exits or
+// waitReady sends PING until the server replies, the process exits or
 // startTimeout passes.
 func waitReady(addr string, exited <-chan struct{}) error {
 	c := goredis.NewClient(&goredis.Options{
@@ -139,8 +140,10 @@ func waitReady(addr string, exited <-chan struct{}) error {
 
 	deadline := time.Now().Add(startTimeout)
 	for {
+		// Any reply, NOAUTH included, shows that the server is up.
 		err := c.Ping(context.Background()).Err()
-		if err == nil {
+		var reply goredis.Error
+		if err == nil || errors.As(err, &reply) {
 			return nil
 		}
 		select {
