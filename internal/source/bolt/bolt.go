@@ -9,7 +9,7 @@
 // EncodeKey: a key in the top-level bucket without the bytes 0x00 and
 // 0x01 is its own encoding.
 //
-// Record.Metadata tells values and buckets apart, so nested buckets
+// Record.Metadata distinguishes values from buckets, so nested buckets
 // survive a round trip even when empty:
 //
 //   - A value record has nil Metadata.

@@ -12,7 +12,7 @@ import (
 // key. EncodeKey escapes each segment (0x01 becomes 0x01 0x02, 0x00
 // becomes 0x01 0x01) and joins the segments with 0x00. A key in the
 // top-level bucket that contains neither byte is therefore its own
-// encoding, so most keys stay readable in a backup.
+// encoding, so plain text keys stay readable in a backup.
 const (
 	separator = 0x00
 	escape    = 0x01
@@ -20,7 +20,7 @@ const (
 
 // EncodeKey returns the record key for path, which lists the nested
 // bucket names and then the leaf key. An empty path encodes to an empty
-// key, which stands for the top-level bucket itself.
+// key, which is the key of the top-level bucket itself.
 //
 // Every segment must be non-empty, as bbolt requires of keys and bucket
 // names. DecodeKey rejects a key with an empty segment, so such a path
@@ -56,7 +56,7 @@ func appendEscaped(dst, segment []byte) []byte {
 }
 
 // ErrInvalidKey is returned by DecodeKey, and by Write for a record whose
-// key DecodeKey rejects: the key holds an empty segment, or an escape
+// key DecodeKey rejects: the key contains an empty segment, or an escape
 // byte 0x01 that is not followed by 0x01 or 0x02.
 var ErrInvalidKey = errors.New("invalid bolt record key")
 

@@ -42,7 +42,8 @@ func (s *Source) Read(ctx context.Context, namespace string) (
 }
 
 // iterator walks the nested buckets of one top-level bucket with a stack
-// of cursors, so it keeps only one page path per level in memory.
+// of cursors, so its memory grows with the nesting depth, not with the
+// number of keys.
 type iterator struct {
 	path string
 	db   *bbolt.DB
@@ -86,9 +87,8 @@ func (it *iterator) Next(ctx context.Context) (*source.Record, error) {
 		}
 		path := append(cloneSegments(top.path), clone(key))
 
-		// The cursor returns a nil value for a nested bucket and an
-		// empty one for an empty value, but Bucket tells them apart
-		// without relying on that.
+		// The cursor returns a nil value for a nested bucket. Bucket
+		// confirms it, so an empty value is never taken for a bucket.
 		if value == nil {
 			if nested := top.bucket.Bucket(key); nested != nil {
 				it.stack = append(it.stack, frame{

@@ -44,7 +44,7 @@ func (s *Source) Write(ctx context.Context, namespace string,
 	})
 	closeErr := db.Close()
 	if err == nil && closeErr != nil {
-		err = fmt.Errorf("close: %w", closeErr)
+		err = fmt.Errorf("close file: %w", closeErr)
 	}
 	if err != nil {
 		return source.WriteResult{}, fmt.Errorf(
@@ -201,7 +201,7 @@ func (w *writer) parent(path [][]byte) (*bbolt.Bucket, error) {
 
 // nested returns the bucket named by the last segment of path inside
 // parent, creating it if it is missing. A value of that name is deleted
-// first in Replace mode; in KeepExisting mode nested returns nil.
+// first in Replace mode, but in KeepExisting mode nested returns nil.
 func (w *writer) nested(parent *bbolt.Bucket, path [][]byte) (
 	*bbolt.Bucket, error) {
 	name := path[len(path)-1]
