@@ -27,13 +27,11 @@ func KeyHash(key []byte) Hash {
 func ContentHash(r *source.Record) Hash {
 	h := xxh3.New()
 	var n [9]byte
+	// A nil slice and an empty one hash the same: no source tells them
+	// apart.
 	writeField := func(b []byte) {
 		binary.LittleEndian.PutUint64(n[:8], uint64(len(b)))
-		n[8] = 0
-		if b == nil {
-			n[8] = 1
-		}
-		h.Write(n[:])
+		h.Write(n[:8])
 		h.Write(b)
 	}
 	writeField(r.Value)

@@ -105,9 +105,6 @@ func (d *Decoder) Next() (*source.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if r.Value == nil && !r.Deleted {
-		r.Value = []byte{}
-	}
 	if expires != 0 {
 		r.ExpiresAt = time.Unix(0, expires).UTC()
 	}

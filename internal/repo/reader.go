@@ -65,3 +65,17 @@ func (s *Snapshot) Entry(src, ns string) (Namespace, bool) {
 	}
 	return Namespace{}, false
 }
+
+// Verify reads every chunk of the entries and checks that each decrypts,
+// without decoding records, so a restore can refuse a damaged backup
+// before it writes anything.
+func (r *Repo) Verify(ctx context.Context, s *Snapshot, entries []Namespace) error {
+	for _, e := range entries {
+		for _, c := range e.Chunks {
+			if _, err := r.getSealed(ctx, s.dataKey, c.Name); err != nil {
+				return fmt.Errorf("backup %s: %w", s.ID, err)
+			}
+		}
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/codec"
@@ -60,7 +61,9 @@ type targetIndex map[codec.Hash]codec.Hash
 // about 64 bytes per key of the target, never with the values.
 func readTarget(ctx context.Context, t Target, ns string) (targetIndex, error) {
 	it, err := t.Src.Read(ctx, ns)
-	if errors.Is(err, source.ErrUnknownNamespace) {
+	if errors.Is(err, source.ErrUnknownNamespace) ||
+		errors.Is(err, fs.ErrNotExist) {
+		// A namespace or file that does not exist yet is empty.
 		return targetIndex{}, nil
 	}
 	if err != nil {
@@ -99,4 +102,35 @@ func (idx targetIndex) classify(rec *source.Record, mode source.WriteMode,
 		return Change, true
 	}
 	return Conflict, true
+}
+
+// Summary is the record count and content hash of a namespace as a
+// source holds it now, in the form a backup manifest records them.
+type Summary struct {
+	Records int64
+	Hash    string
+}
+
+// Summarize reads a namespace of a source and sums it like a backup does,
+// so the result can be compared with a manifest entry.
+func Summarize(ctx context.Context, src source.Source,
+	ns string) (Summary, error) {
+	it, err := src.Read(ctx, ns)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer it.Close()
+	var sum codec.Sum
+	var n int64
+	for {
+		rec, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return Summary{Records: n, Hash: sum.String()}, nil
+		}
+		if err != nil {
+			return Summary{}, err
+		}
+		n++
+		sum.Add(codec.RecordHash(rec.Key, codec.ContentHash(rec)))
+	}
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/lifeline-backup/lifeline/internal/blob"
+	"github.com/lifeline-backup/lifeline/internal/blob/local"
+	"github.com/lifeline-backup/lifeline/internal/blob/s3"
+	"github.com/lifeline-backup/lifeline/internal/codec"
+	"github.com/lifeline-backup/lifeline/internal/config"
+	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/seal"
+	"github.com/lifeline-backup/lifeline/internal/source"
+	"github.com/lifeline-backup/lifeline/internal/source/bolt"
+	"github.com/lifeline-backup/lifeline/internal/source/redis"
+)
+
+func (env *cmdEnv) loadConfig() (*config.Config, error) {
+	return config.Load(config.Resolve(env.configPath))
+}
+
+// openStore opens the blob store a repository URL names.
+func openStore(ctx context.Context, rc config.Repository) (blob.Store, error) {
+	u, err := url.Parse(rc.URL)
+	if err != nil {
+		return nil, fmt.Errorf("repository url %q is invalid: %w", rc.URL, err)
+	}
+	switch u.Scheme {
+	case "file":
+		return local.New(u.Path)
+	case "s3":
+		return s3.New(ctx, s3.Config{
+			Bucket:          u.Host,
+			Prefix:          strings.Trim(u.Path, "/"),
+			Endpoint:        rc.Endpoint,
+			Region:          rc.Region,
+			PathStyle:       rc.PathStyle,
+			AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+			SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		})
+	case "":
+		return nil, fmt.Errorf("repository url %q has no scheme: use "+
+			"file:///path or s3://bucket/prefix", rc.URL)
+	}
+	return nil, fmt.Errorf("repository url %q: scheme %q is not "+
+		"supported: use file or s3", rc.URL, u.Scheme)
+}
+
+// loadKeyring reads every configured key from the environment or files.
+func loadKeyring(c *config.Config) (*seal.Keyring, error) {
+	var keys []seal.Key
+	for _, k := range c.Keys {
+		var key seal.Key
+		var err error
+		if k.Env != "" {
+			key, err = seal.KeyFromEnv(k.ID, k.Env)
+		} else {
+			key, err = seal.KeyFromFile(k.ID, k.File)
+		}
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	return seal.NewKeyring(keys...)
+}
+
+// openRepo opens the configured repository with the configured keyring.
+func openRepo(ctx context.Context, c *config.Config) (*repo.Repo, error) {
+	keys, err := loadKeyring(c)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, c.Repository)
+	if err != nil {
+		return nil, err
+	}
+	return repo.Open(ctx, store, keys)
+}
+
+func compression(c *config.Config) codec.Compression {
+	comp, _ := codec.ParseCompression(c.Compression)
+	return comp
+}
+
+// openSource builds the adapter for one configured source.
+func openSource(s *config.Source) (source.Source, error) {
+	switch s.Type {
+	case "redis":
+		var nss []redis.Namespace
+		for _, ns := range s.Namespaces {
+			db := -1
+			if ns.DB != nil {
+				db = *ns.DB
+			}
+			nss = append(nss, redis.Namespace{Name: ns.Name,
+				Match: ns.Match, DB: db})
+		}
+		return redis.New(redis.Config{Name: s.Name, URL: s.URL,
+			Namespaces: nss})
+	case "bolt":
+		var buckets []string
+		for _, ns := range s.Namespaces {
+			buckets = append(buckets, ns.Name)
+		}
+		return bolt.New(bolt.Config{Name: s.Name, Path: s.Path,
+			Buckets: buckets, Create: true})
+	}
+	return nil, fmt.Errorf("source %q: unknown type %q", s.Name, s.Type)
+}
+
+// newLogger returns the logger for a command: JSON lines on standard
+// output, or lines for a person when the format is text, or auto and
+// standard output is a terminal.
+func (env *cmdEnv) newLogger() (*slog.Logger, error) {
+	format := env.logFormat
+	if format == "auto" || format == "" {
+		format = "json"
+		if isTerminal(env.stdout) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.stdout, nil)), nil
+	case "text":
+		return newTextLogger(env.stdout), nil
+	}
+	return nil, usagef("--log-format %q is invalid: use text, "+
+		"json or auto", env.logFormat)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
