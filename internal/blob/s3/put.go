@@ -1,0 +1,174 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+const (
+	// defaultPartSize is the size of each part of a multipart upload,
+	// and of the buffer that Put holds in memory.
+	defaultPartSize = 16 << 20
+	// maxParts is the maximum number of parts of one upload in S3.
+	maxParts = 10_000
+	// abortTimeout bounds the request that discards a failed upload.
+	abortTimeout = time.Minute
+)
+
+// Put uploads the object with the If-None-Match: * header, so the server
+// rejects it with 412 Precondition Failed, returned as blob.ErrExists,
+// when the name is taken. An object larger than one part is sent as a
+// multipart upload whose completion carries the same header. A negative
+// size means the size is unknown.
+func (s *Store) Put(ctx context.Context, name string, r io.Reader,
+	size int64) error {
+	if err := s.put(ctx, name, r, size); err != nil {
+		return fmt.Errorf("put %q to %s: %w", name, s, err)
+	}
+	return nil
+}
+
+func (s *Store) put(ctx context.Context, name string, r io.Reader,
+	size int64) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	key := s.key(name)
+	partSize := s.partSizeFor(size)
+	if size >= 0 && size <= partSize {
+		return s.putSingle(ctx, key, r, size)
+	}
+
+	buf := make([]byte, partSize)
+	n, last, err := readPart(r, buf)
+	if err != nil {
+		return err
+	}
+	if last {
+		if size >= 0 && int64(n) != size {
+			return shortRead(int64(n), size)
+		}
+		return s.putSingle(ctx, key, bytes.NewReader(buf[:n]), int64(n))
+	}
+	return s.putMultipart(ctx, key, r, size, buf)
+}
+
+// partSizeFor returns the part size for an object of size bytes, raised
+// above the default when the object would need more than maxParts parts.
+func (s *Store) partSizeFor(size int64) int64 {
+	partSize := s.partSize
+	if partSize <= 0 {
+		partSize = defaultPartSize
+	}
+	if size > partSize*maxParts {
+		const mib = 1 << 20
+		perPart := (size + maxParts - 1) / maxParts
+		partSize = (perPart + mib - 1) / mib * mib
+	}
+	return partSize
+}
+
+// putSingle uploads the object in one conditional PUT request.
+func (s *Store) putSingle(ctx context.Context, key string, r io.Reader,
+	size int64) error {
+	opts := minio.PutObjectOptions{DisableMultipart: true}
+	opts.SetMatchETagExcept("*")
+	_, err := s.client.PutObject(ctx, s.bucket, key, r, size, opts)
+	return mapError(err)
+}
+
+// readPart fills buf from r and reports whether r ended. An error of r
+// other than io.EOF is returned.
+func readPart(r io.Reader, buf []byte) (n int, last bool, err error) {
+	n, err = io.ReadFull(r, buf)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return n, true, nil
+	}
+	if err != nil {
+		return n, false, fmt.Errorf("read object content: %w", err)
+	}
+	return n, false, nil
+}
+
+func shortRead(n, size int64) error {
+	return fmt.Errorf("read %d bytes of object content, want %d", n, size)
+}
+
+// putMultipart uploads buf, which is full, and the rest of r as a
+// multipart upload. The upload is completed with If-None-Match: *, and
+// aborted on any error so no parts are left behind.
+func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader,
+	size int64, buf []byte) (err error) {
+	core := minio.Core{Client: s.client}
+	uploadID, err := core.NewMultipartUpload(ctx, s.bucket, key,
+		minio.PutObjectOptions{})
+	if err != nil {
+		return mapError(err)
+	}
+	defer func() {
+		if err != nil {
+			s.abort(ctx, key, uploadID)
+		}
+	}()
+
+	parts, total, err := s.putParts(ctx, core, key, uploadID, r, buf)
+	if err != nil {
+		return err
+	}
+	if size >= 0 && total != size {
+		return shortRead(total, size)
+	}
+	opts := minio.PutObjectOptions{}
+	opts.SetMatchETagExcept("*")
+	_, err = core.CompleteMultipartUpload(ctx, s.bucket, key, uploadID,
+		parts, opts)
+	return mapError(err)
+}
+
+// putParts uploads buf, which is full, as the first part and then the
+// rest of r, and returns the parts and the number of bytes uploaded.
+func (s *Store) putParts(ctx context.Context, core minio.Core,
+	key, uploadID string, r io.Reader,
+	buf []byte) ([]minio.CompletePart, int64, error) {
+	var parts []minio.CompletePart
+	var total int64
+	n, last := len(buf), false
+	for number := 1; n > 0; number++ {
+		if number > maxParts {
+			return nil, 0, fmt.Errorf("object content exceeds %d parts "+
+				"of %d bytes: pass its size to Put", maxParts, len(buf))
+		}
+		part, err := core.PutObjectPart(ctx, s.bucket, key, uploadID,
+			number, bytes.NewReader(buf[:n]), int64(n),
+			minio.PutObjectPartOptions{})
+		if err != nil {
+			return nil, 0, mapError(err)
+		}
+		parts = append(parts, minio.CompletePart{
+			PartNumber: number, ETag: part.ETag})
+		total += int64(n)
+		if last {
+			break
+		}
+		if n, last, err = readPart(r, buf); err != nil {
+			return nil, 0, err
+		}
+	}
+	return parts, total, nil
+}
+
+// abort discards a failed upload, even when ctx is canceled. An error is
+// ignored because the upload already failed with a more useful one.
+func (s *Store) abort(ctx context.Context, key, uploadID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx),
+		abortTimeout)
+	defer cancel()
+	core := minio.Core{Client: s.client}
+	_ = core.AbortMultipartUpload(ctx, s.bucket, key, uploadID)
+}

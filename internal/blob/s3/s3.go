@@ -1,0 +1,159 @@
+// Package s3 implements blob.Store over an S3-compatible object storage
+// bucket, with objects kept under a key prefix.
+//
+// Put is a conditional create (the If-None-Match: * request header), so
+// the server itself rejects a second object of the same name. The tests
+// check this against versitygw, for single and multipart uploads.
+//
+// NOTE: a server that ignores If-None-Match lets a Put overwrite an
+// existing object. Nothing here detects such a server.
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/lifeline-backup/lifeline/internal/blob"
+)
+
+// Config locates a bucket and holds the credentials to reach it.
+type Config struct {
+	// Bucket is the name of an existing bucket.
+	Bucket string
+	// Prefix is prepended, with a slash, to every object name. It may be
+	// empty.
+	Prefix string
+	// Endpoint is the server's URL, such as "https://s3.example.com" or
+	// "http://127.0.0.1:7070". Its scheme decides whether TLS is used.
+	Endpoint string
+	// Region is the bucket's region. When empty, the client asks the
+	// server for it.
+	Region string
+	// PathStyle forces path-style requests (endpoint/bucket/key). When
+	// false, minio-go uses virtual-host style requests for the AWS,
+	// Google and Aliyun endpoints it recognizes, and path style for others.
+	PathStyle bool
+	// AccessKeyID and SecretAccessKey are the static credentials for
+	// AWS Signature Version 4.
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// Store is a blob.Store that keeps objects in an S3 bucket.
+type Store struct {
+	client *minio.Client
+	bucket string
+	// prefix is empty or ends with a slash.
+	prefix string
+	// partSize is the multipart upload part size, or 0 for
+	// defaultPartSize. Tests lower it to exercise multipart uploads.
+	partSize int64
+}
+
+var _ blob.Store = (*Store)(nil)
+
+// New connects to the bucket that cfg names and checks that it exists.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := newStore(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open s3 store s3://%s at %s: %w",
+			cfg.Bucket, cfg.Endpoint, err)
+	}
+	if err := s.checkBucket(ctx); err != nil {
+		return nil, fmt.Errorf("open %s at %s: %w", s, cfg.Endpoint, err)
+	}
+	return s, nil
+}
+
+func newStore(cfg Config) (*Store, error) {
+	if cfg.Bucket == "" {
+		return nil, errors.New("missing bucket name")
+	}
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("invalid endpoint: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, errors.New("invalid endpoint: " +
+			"want a URL such as https://s3.example.com")
+	}
+	lookup := minio.BucketLookupAuto
+	if cfg.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	client, err := minio.New(u.Host, &minio.Options{
+		Creds: credentials.NewStaticV4(cfg.AccessKeyID,
+			cfg.SecretAccessKey, ""),
+		Secure:       u.Scheme == "https",
+		Region:       cfg.Region,
+		BucketLookup: lookup,
+	})
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.Trim(cfg.Prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return &Store{client: client, bucket: cfg.Bucket, prefix: prefix}, nil
+}
+
+func (s *Store) checkBucket(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("bucket %q not found: create it first", s.bucket)
+	}
+	return nil
+}
+
+// String returns the store as "s3://bucket/prefix".
+func (s *Store) String() string {
+	return "s3://" + s.bucket + "/" + strings.TrimSuffix(s.prefix, "/")
+}
+
+func (s *Store) key(name string) string {
+	return s.prefix + name
+}
+
+// checkName rejects names that S3 would store but a local folder could
+// not, so both stores accept the same names.
+func checkName(name string) error {
+	if name == "" || strings.HasPrefix(name, "/") {
+		return fmt.Errorf("invalid object name %q: "+
+			"want a relative slash-separated path", name)
+	}
+	for part := range strings.SplitSeq(name, "/") {
+		if part == "" || part == "." || part == ".." {
+			return fmt.Errorf("invalid object name %q: "+
+				"want a relative slash-separated path", name)
+		}
+	}
+	return nil
+}
+
+// mapError turns S3 error codes into the blob package's errors.
+func mapError(err error) error {
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		return err
+	}
+	switch {
+	case resp.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound &&
+		resp.Code != "NoSuchBucket":
+		return fmt.Errorf("%w: %w", blob.ErrNotFound, err)
+	case resp.Code == "PreconditionFailed" ||
+		resp.StatusCode == http.StatusPreconditionFailed:
+		return fmt.Errorf("%w: %w", blob.ErrExists, err)
+	}
+	return err
+}
