@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/lifeline-backup/lifeline/internal/blob"
 	"github.com/lifeline-backup/lifeline/internal/blob/local"
 	"github.com/lifeline-backup/lifeline/internal/blob/s3"
@@ -144,3 +146,11 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// quietRedisLog drops go-redis's own log lines (failed dials and the
+// like): the errors reach the command as values, and it reports them once.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+func init() { goredis.SetLogger(quietRedisLog{}) }

@@ -176,13 +176,24 @@ func (nw *NamespaceWriter) Close(ctx context.Context) (Namespace, error) {
 	return nw.entry, nil
 }
 
-// chunker cuts a record stream into sealed chunk objects.
+// chunker cuts a record stream into sealed chunk objects. Compressing,
+// sealing and storing a full chunk runs in a goroutine while the next
+// chunk fills, so a source is read while the store is written; at most
+// one chunk waits, which bounds memory to three chunks.
 type chunker struct {
 	w       *Writer
 	prefix  string
 	enc     *codec.Encoder
 	records int64
 	chunks  []Chunk
+
+	pending chan pendingChunk
+	done    chan error
+}
+
+type pendingChunk struct {
+	enc     *codec.Encoder
+	records int64
 }
 
 func newChunker(w *Writer, prefix string) *chunker {
@@ -195,25 +206,59 @@ func (c *chunker) add(ctx context.Context, r *source.Record) error {
 	}
 	c.records++
 	if c.enc.Len() >= ChunkSize {
-		return c.flush(ctx)
+		return c.cut(ctx)
 	}
 	return nil
 }
 
-func (c *chunker) flush(ctx context.Context) error {
+// cut hands the current chunk to the storing goroutine.
+func (c *chunker) cut(ctx context.Context) error {
 	if c.records == 0 {
 		return nil
 	}
-	id := newID()
-	name := c.prefix + "/" + id[:2] + "/" + id
-	size, err := c.w.repo.putSealed(ctx, c.w.dataKey, name,
-		c.w.compression, c.enc.Bytes())
-	if err != nil {
+	if c.pending == nil {
+		c.pending = make(chan pendingChunk, 1)
+		c.done = make(chan error, 1)
+		go c.store(ctx)
+	}
+	select {
+	case c.pending <- pendingChunk{enc: c.enc, records: c.records}:
+	case err := <-c.done:
+		// The storing goroutine failed and exited.
+		c.done <- err
 		return err
 	}
-	c.chunks = append(c.chunks, Chunk{Name: name, Records: c.records,
-		Size: size})
-	c.enc.Reset()
+	c.enc = codec.NewEncoder()
 	c.records = 0
 	return nil
+}
+
+// store seals and stores chunks in order until pending is closed or a
+// store fails.
+func (c *chunker) store(ctx context.Context) {
+	for p := range c.pending {
+		id := newID()
+		name := c.prefix + "/" + id[:2] + "/" + id
+		size, err := c.w.repo.putSealed(ctx, c.w.dataKey, name,
+			c.w.compression, p.enc.Bytes())
+		if err != nil {
+			c.done <- err
+			return
+		}
+		c.chunks = append(c.chunks, Chunk{Name: name, Records: p.records,
+			Size: size})
+	}
+	c.done <- nil
+}
+
+// flush stores the last chunk and waits until every chunk is stored.
+func (c *chunker) flush(ctx context.Context) error {
+	if err := c.cut(ctx); err != nil {
+		return err
+	}
+	if c.pending == nil {
+		return nil
+	}
+	close(c.pending)
+	return <-c.done
 }

@@ -33,29 +33,68 @@ func (s *Source) Read(ctx context.Context, namespace string) (source.Iterator, e
 	if err := s.ping(ctx, c); err != nil {
 		return nil, err
 	}
-	return &iterator{src: s, ns: ns, client: c}, nil
+	return newIterator(ctx, s, ns, c), nil
 }
 
-// iterator walks one SCAN cursor. keys holds the keys of the last SCAN
-// reply that are not dumped yet, and records the dumped records not yet
-// returned.
+// iterator walks one SCAN cursor. A producer goroutine runs SCAN and the
+// DUMP transactions ahead of the consumer, so Redis round trips overlap
+// with the work done on each record; at most prefetch batches wait.
 type iterator struct {
-	src    *Source
-	ns     Namespace
-	client *goredis.Client
+	batches <-chan batch
+	cancel  context.CancelFunc
+	done    chan struct{}
 
-	cursor  uint64
-	started bool
-	keys    []string
 	records []source.Record
 	pos     int
+	err     error
+}
+
+// prefetch is how many batches of records the producer reads ahead.
+const prefetch = 4
+
+type batch struct {
+	records []source.Record
+	err     error
+}
+
+func newIterator(ctx context.Context, s *Source, ns Namespace,
+	c *goredis.Client) *iterator {
+	ctx, cancel := context.WithCancel(ctx)
+	ch := make(chan batch, prefetch)
+	it := &iterator{batches: ch, cancel: cancel, done: make(chan struct{})}
+	p := &producer{src: s, ns: ns, client: c, out: ch}
+	go func() {
+		defer close(it.done)
+		defer close(ch)
+		if err := p.run(ctx); err != nil {
+			select {
+			case ch <- batch{err: err}:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	return it
 }
 
 // Next returns the next record, or io.EOF after the last one.
 func (it *iterator) Next(ctx context.Context) (*source.Record, error) {
 	for it.pos >= len(it.records) {
-		if err := it.fill(ctx); err != nil {
-			return nil, err
+		if it.err != nil {
+			return nil, it.err
+		}
+		select {
+		case b, ok := <-it.batches:
+			if !ok {
+				it.err = io.EOF
+				continue
+			}
+			if b.err != nil {
+				it.err = b.err
+				continue
+			}
+			it.records, it.pos = b.records, 0
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 	rec := &it.records[it.pos]
@@ -63,50 +102,54 @@ func (it *iterator) Next(ctx context.Context) (*source.Record, error) {
 	return rec, nil
 }
 
-// fill loads the next batch of records, which may be empty when every
-// key of the batch was deleted meanwhile.
-func (it *iterator) fill(ctx context.Context) error {
-	if len(it.keys) == 0 {
-		if it.started && it.cursor == 0 {
-			return io.EOF
-		}
-		if err := it.scan(ctx); err != nil {
-			return it.wrap(err)
-		}
-	}
-	n := min(len(it.keys), it.src.batch)
-	recs, err := dump(ctx, it.client, it.keys[:n], it.records[:0])
-	if err != nil {
-		return it.wrap(err)
-	}
-	it.keys = it.keys[n:]
-	it.records = recs
-	it.pos = 0
-	return nil
-}
-
-func (it *iterator) scan(ctx context.Context) error {
-	keys, cursor, err := it.client.Scan(ctx, it.cursor, it.ns.Match,
-		int64(it.src.scanCount)).Result()
-	if err != nil {
-		return err
-	}
-	it.started = true
-	it.cursor = cursor
-	it.keys = keys
-	return nil
-}
-
-func (it *iterator) wrap(err error) error {
-	return fmt.Errorf("read namespace %q from %s: %w",
-		it.ns.Name, it.src.Describe(), err)
-}
-
-// Close releases the iterator. The connections stay with the Source.
+// Close stops the producer and waits for it to exit. The connections
+// stay with the Source.
 func (it *iterator) Close() error {
-	it.keys = nil
+	it.cancel()
+	<-it.done
 	it.records = nil
 	return nil
+}
+
+// producer reads batches of records for an iterator.
+type producer struct {
+	src    *Source
+	ns     Namespace
+	client *goredis.Client
+	out    chan<- batch
+}
+
+func (p *producer) run(ctx context.Context) error {
+	var cursor uint64
+	for {
+		keys, next, err := p.client.Scan(ctx, cursor, p.ns.Match,
+			int64(p.src.scanCount)).Result()
+		if err != nil {
+			return p.wrap(err)
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), p.src.batch)
+			recs, err := dump(ctx, p.client, keys[:n], nil)
+			if err != nil {
+				return p.wrap(err)
+			}
+			keys = keys[n:]
+			select {
+			case p.out <- batch{records: recs}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+func (p *producer) wrap(err error) error {
+	return fmt.Errorf("read namespace %q from %s: %w",
+		p.ns.Name, p.src.Describe(), err)
 }
 
 // dump reads the values and expiries of keys in one transaction and
