@@ -33,7 +33,7 @@ func init() {
 	register(&command{
 		name:    "backup",
 		summary: "back up the configured sources",
-		usage:   "lifeline backup [--tier full|complete] [--source NAME]...",
+		usage:   "lifeline backup [--tier incremental|full|complete] [--source NAME]...",
 		help: `Backs up every namespace of the named sources (default: all) into one
 backup. Sources are read in parallel. The backup becomes visible only
 once its manifest is stored, after every object it names; an interrupted
@@ -50,7 +50,7 @@ Examples:
 			o := &backupOpts{}
 			env.opts = o
 			fs.StringVar(&o.tier, "tier", "full",
-				"backup `tier`: full or complete")
+				"backup `tier`: incremental, full or complete")
 			fs.Var(&o.sources, "source",
 				"back up only this source `NAME` (repeatable)")
 		},
@@ -66,9 +66,6 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	tier, err := repo.ParseTier(o.tier)
 	if err != nil {
 		return usagef("--tier: %v", err)
-	}
-	if tier == repo.Incremental {
-		return usagef("--tier incremental is not supported yet: use full")
 	}
 	log, err := env.newLogger()
 	if err != nil {
@@ -111,9 +108,14 @@ func doBackup(ctx context.Context, log *slog.Logger, r *repo.Repo,
 			if !p.Done {
 				return
 			}
+			if p.Full {
+				log.Info("no earlier backup of the namespace: taking a "+
+					"full one", "source", p.Source, "namespace", p.Namespace)
+			}
 			log.Info("namespace backed up", "source", p.Source,
 				"namespace", p.Namespace, "records", p.Records,
-				"bytes", p.Bytes, "duration_ms", p.Elapsed.Milliseconds())
+				"tombstones", p.Tombstones, "bytes", p.Bytes,
+				"duration_ms", p.Elapsed.Milliseconds())
 		},
 	})
 	if m != nil {

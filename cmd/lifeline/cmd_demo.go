@@ -222,22 +222,19 @@ sources:
 
 func (d *demo) restoreLatest(ctx context.Context, log *slog.Logger,
 	c *config.Config, r *repo.Repo) (*repo.Snapshot, error) {
-	id, err := r.Resolve(ctx, "latest")
-	if err != nil {
-		return nil, err
-	}
-	s, err := r.LoadSnapshot(ctx, id)
+	chains, err := findChains(ctx, r, "latest", time.Time{}, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	p := restorePlan{cfg: c, to: "app-restored",
 		opened: map[string]source.Source{}}
 	defer p.close()
-	items, err := p.items(ctx, s.Entries)
+	items, err := p.items(ctx, chains)
 	if err != nil {
 		return nil, err
 	}
-	return s, doRestore(ctx, log, r, s, items, source.KeepExisting, false)
+	s := chains[0][0].Snapshot
+	return s, doRestore(ctx, log, r, items, source.KeepExisting, false)
 }
 
 // compareWithBackup reads the restored file back and compares each

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/config"
 	"github.com/lifeline-backup/lifeline/internal/repo"
@@ -17,6 +18,7 @@ import (
 
 type restoreOpts struct {
 	snapshot   string
+	at         string
 	sources    stringList
 	namespaces stringList
 	to         string
@@ -55,6 +57,9 @@ Examples:
 			env.opts = o
 			fs.StringVar(&o.snapshot, "snapshot", "",
 				"backup `ID` to restore, a unique prefix of it, or latest")
+			fs.StringVar(&o.at, "at", "",
+				"restore the state at `TIME`: RFC 3339, or a duration "+
+					"back from now such as 90m, 36h, 6d")
 			fs.Var(&o.sources, "source",
 				"restore only this source `NAME` (repeatable)")
 			fs.Var(&o.namespaces, "namespace",
@@ -75,9 +80,16 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) > 0 {
 		return usagef("restore takes no arguments, got %q", args)
 	}
-	if o.snapshot == "" {
-		return usagef("restore: --snapshot is required (an id from " +
-			"'lifeline snapshots', or latest)")
+	if (o.snapshot == "") == (o.at == "") {
+		return usagef("restore: give either --snapshot (an id from " +
+			"'lifeline snapshots', or latest) or --at TIME")
+	}
+	var at time.Time
+	if o.at != "" {
+		var err error
+		if at, err = parseAt(o.at, time.Now()); err != nil {
+			return usagef("--at: %v", err)
+		}
 	}
 	log, err := env.newLogger()
 	if err != nil {
@@ -91,44 +103,39 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := r.Resolve(ctx, o.snapshot)
-	if err != nil {
-		return err
-	}
-	s, err := r.LoadSnapshot(ctx, id)
-	if err != nil {
-		return err
-	}
-	entries, err := selectEntries(s, o.sources, o.namespaces)
+	chains, err := findChains(ctx, r, o.snapshot, at, o.sources,
+		o.namespaces)
 	if err != nil {
 		return err
 	}
 	p := restorePlan{cfg: c, to: o.to, opened: map[string]source.Source{}}
 	defer p.close()
-	items, err := p.items(ctx, entries)
+	items, err := p.items(ctx, chains)
 	if err != nil {
 		return err
 	}
-	if err := r.Verify(ctx, s, entries); err != nil {
-		return fmt.Errorf("restore refused, nothing was written: %w; "+
-			"'lifeline check --read-data' lists every damaged object and "+
-			"'lifeline snapshots' the other backups", err)
+	logPlan(log, items)
+	for _, it := range items {
+		if err := r.Verify(ctx, it.Parts); err != nil {
+			return fmt.Errorf("restore refused, nothing was written: "+
+				"%w; 'lifeline check --read-data' lists every damaged "+
+				"object and 'lifeline snapshots' the other backups", err)
+		}
 	}
 	mode := source.KeepExisting
 	if o.replace {
 		mode = source.Replace
 	}
-	return doRestore(ctx, log, r, s, items, mode, o.dryRun)
+	return doRestore(ctx, log, r, items, mode, o.dryRun)
 }
 
 // doRestore runs a restore and logs one summary per namespace; demo
 // shares it.
 func doRestore(ctx context.Context, log *slog.Logger, r *repo.Repo,
-	s *repo.Snapshot, items []restore.Item, mode source.WriteMode,
-	dryRun bool) error {
-	log.Info("restore started", "snapshot", s.ID, "tier", s.Tier,
-		"namespaces", len(items), "dry_run", dryRun)
-	results, err := restore.Run(ctx, r, s, items, restore.Options{
+	items []restore.Item, mode source.WriteMode, dryRun bool) error {
+	log.Info("restore started", "namespaces", len(items),
+		"dry_run", dryRun)
+	results, err := restore.Run(ctx, r, items, restore.Options{
 		Mode: mode, DryRun: dryRun,
 	})
 	for _, res := range results {
@@ -243,9 +250,10 @@ func (p *restorePlan) target(name string) (*config.Source, source.Source,
 }
 
 func (p *restorePlan) items(ctx context.Context,
-	entries []repo.Namespace) ([]restore.Item, error) {
+	chains [][]repo.Part) ([]restore.Item, error) {
 	var items []restore.Item
-	for _, e := range entries {
+	for _, chain := range chains {
+		e := chain[0].Entry
 		name := e.Source
 		if p.to != "" {
 			name = p.to
@@ -263,7 +271,7 @@ func (p *restorePlan) items(ctx context.Context,
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, restore.Item{Entry: e, Namespace: ns,
+		items = append(items, restore.Item{Parts: chain, Namespace: ns,
 			To: restore.Target{Name: cs.Name, Type: cs.Type, Src: src}})
 	}
 	return items, nil

@@ -135,7 +135,7 @@ func TestE2E_CitiesRoundTrip(t *testing.T) {
 		redisSource("cache", from.URL(0)),
 		redisSource("copy", to.URL(0)))
 	e.mustRun("init")
-	e.mustRun("backup", "--tier", "full")
+	e.mustRun("backup", "--tier", "full", "--source", "cache")
 	e.mustRun("restore", "--snapshot", "latest", "--to", "copy")
 
 	want := readStates(t, from.Client(t), keys)

@@ -195,6 +195,7 @@ func (e *e2e) mustFail(command ...string) string {
 		e.t.Fatalf("%v: exit code 0, want a failure\nstdout: %s",
 			command, res.stdout)
 	}
+	e.t.Logf("%v: exit code %d, stderr: %s", command, res.code, res.stderr)
 	lines := strings.Split(strings.TrimRight(res.stderr, "\n"), "\n")
 	if len(lines) != 1 {
 		e.t.Errorf("%v: standard error has %d lines, want 1:\n%s",

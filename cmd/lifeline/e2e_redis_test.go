@@ -43,7 +43,7 @@ func roundTripRDB(t *testing.T, e *e2e, repository, file string) {
 		redisSource("copy", to.URL(0)))
 
 	e.mustRun("init")
-	e.mustRun("backup", "--tier", "full")
+	e.mustRun("backup", "--tier", "full", "--source", "cache")
 	e.mustRun("restore", "--snapshot", "latest", "--to", "copy")
 
 	got, want := redistest.Digest(t, to), redistest.Digest(t, from)

@@ -32,7 +32,12 @@ type Progress struct {
 	Source    string
 	Namespace string
 	Records   int64
-	Bytes     int64
+	// Tombstones counts deleted keys an incremental recorded.
+	Tombstones int64
+	Bytes      int64
+	// Full is set when an incremental found no earlier backup of the
+	// namespace and took a full one.
+	Full      bool
 	Done      bool
 	Err       error
 	Elapsed   time.Duration
@@ -89,7 +94,17 @@ func Run(ctx context.Context, r *repo.Repo, sources []Source,
 	}
 
 	jobs, errs := plan(ctx, sources)
-	done, jobErrs := runJobs(ctx, w, jobs, opt)
+	var earlier []*repo.Snapshot
+	if opt.Tier == repo.Incremental {
+		// A damaged manifest only means its namespaces get a full
+		// backup here, so the errors of the bad ones are not fatal.
+		earlier, _, err = r.Snapshots(ctx)
+		if err != nil {
+			return nil, err
+		}
+	}
+	done, jobErrs := runJobs(ctx, &run{repo: r, w: w, opt: opt,
+		earlier: earlier}, jobs)
 	errs = append(errs, jobErrs...)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("backup interrupted, nothing committed: %w",
@@ -138,10 +153,18 @@ func plan(ctx context.Context, sources []Source) ([]job, []error) {
 	return jobs, errs
 }
 
+// run is the state one backup run shares between its namespaces.
+type run struct {
+	repo    *repo.Repo
+	w       *repo.Writer
+	opt     Options
+	earlier []*repo.Snapshot
+}
+
 // runJobs reads the namespaces, at most opt.Parallel at once, and returns
 // how many succeeded and the failures.
-func runJobs(ctx context.Context, w *repo.Writer, jobs []job,
-	opt Options) (int, []error) {
+func runJobs(ctx context.Context, rn *run, jobs []job) (int, []error) {
+	opt := rn.opt
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -155,7 +178,7 @@ func runJobs(ctx context.Context, w *repo.Writer, jobs []job,
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := backupNamespace(ctx, w, j, opt)
+			err := rn.namespace(ctx, j)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -170,14 +193,27 @@ func runJobs(ctx context.Context, w *repo.Writer, jobs []job,
 	return done, errs
 }
 
-func backupNamespace(ctx context.Context, w *repo.Writer, j job,
-	opt Options) error {
+func (rn *run) namespace(ctx context.Context, j job) error {
 	began := time.Now()
 	p := Progress{Source: j.src.Name, Namespace: j.ns}
 	report := func() {
-		if opt.Progress != nil {
+		if rn.opt.Progress != nil {
 			p.Elapsed = time.Since(began)
-			opt.Progress(p)
+			rn.opt.Progress(p)
+		}
+	}
+
+	var d *delta
+	base := ""
+	if rn.opt.Tier == repo.Incremental {
+		var err error
+		if d, err = rn.loadDelta(ctx, j); err != nil {
+			return err
+		}
+		if d != nil {
+			base = d.chain[0].Snapshot.ID
+		} else {
+			p.Full = true
 		}
 	}
 
@@ -186,7 +222,7 @@ func backupNamespace(ctx context.Context, w *repo.Writer, j job,
 		return err
 	}
 	defer it.Close()
-	nw := w.Namespace(j.src.Name, j.src.Type, j.ns, "")
+	nw := rn.w.Namespace(j.src.Name, j.src.Type, j.ns, base)
 	for {
 		rec, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -196,6 +232,9 @@ func backupNamespace(ctx context.Context, w *repo.Writer, j job,
 			p.Err = err
 			report()
 			return err
+		}
+		if d != nil && !d.changed(rec) {
+			continue
 		}
 		added, err := nw.Add(ctx, rec)
 		if err != nil {
@@ -208,6 +247,13 @@ func backupNamespace(ctx context.Context, w *repo.Writer, j job,
 				report()
 			}
 		}
+	}
+	if d != nil {
+		n, err := d.tombstones(ctx, rn.repo, nw)
+		if err != nil {
+			return err
+		}
+		p.Tombstones = n
 	}
 	if _, err := nw.Close(ctx); err != nil {
 		return err

@@ -269,6 +269,10 @@ func (r *Repo) Snapshots(ctx context.Context) ([]*Snapshot, []error, error) {
 		}
 		snaps = append(snaps, s)
 	}
+	// Ids order backups by second only; the manifest's time is exact.
+	sort.SliceStable(snaps, func(i, j int) bool {
+		return snaps[i].Time.Before(snaps[j].Time)
+	})
 	return snaps, bad, nil
 }
 

@@ -66,14 +66,15 @@ func (s *Snapshot) Entry(src, ns string) (Namespace, bool) {
 	return Namespace{}, false
 }
 
-// Verify reads every chunk of the entries and checks that each decrypts,
+// Verify reads every chunk of the parts and checks that each decrypts,
 // without decoding records, so a restore can refuse a damaged backup
 // before it writes anything.
-func (r *Repo) Verify(ctx context.Context, s *Snapshot, entries []Namespace) error {
-	for _, e := range entries {
-		for _, c := range e.Chunks {
-			if _, err := r.getSealed(ctx, s.dataKey, c.Name); err != nil {
-				return fmt.Errorf("backup %s: %w", s.ID, err)
+func (r *Repo) Verify(ctx context.Context, parts []Part) error {
+	for _, p := range parts {
+		for _, c := range p.Entry.Chunks {
+			_, err := r.getSealed(ctx, p.Snapshot.dataKey, c.Name)
+			if err != nil {
+				return fmt.Errorf("backup %s: %w", p.Snapshot.ID, err)
 			}
 		}
 	}

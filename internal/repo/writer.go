@@ -262,3 +262,6 @@ func (c *chunker) flush(ctx context.Context) error {
 	close(c.pending)
 	return <-c.done
 }
+
+// Start returns the time the backup started.
+func (w *Writer) Start() time.Time { return w.start }

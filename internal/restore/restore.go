@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/source"
 )
@@ -24,7 +25,9 @@ type Target struct {
 
 // Item is one namespace of a backup and where it goes.
 type Item struct {
-	Entry repo.Namespace
+	// Parts builds the namespace's state: the newest backup first, then
+	// each base down to a full backup. A full backup has one part.
+	Parts []repo.Part
 	// To is the target source, and Namespace the namespace in it.
 	To        Target
 	Namespace string
@@ -63,13 +66,13 @@ type Result struct {
 	Elapsed time.Duration
 }
 
-// Run restores the items of one backup, one namespace after another.
-func Run(ctx context.Context, r *repo.Repo, s *repo.Snapshot, items []Item,
+// Run restores the items, one namespace after another.
+func Run(ctx context.Context, r *repo.Repo, items []Item,
 	opt Options) ([]Result, error) {
 	opt = withDefaults(opt)
 	var results []Result
 	for _, it := range items {
-		res, err := restoreItem(ctx, r, s, it, opt)
+		res, err := restoreItem(ctx, r, it, opt)
 		results = append(results, res)
 		if err != nil {
 			return results, err
@@ -91,11 +94,12 @@ func withDefaults(opt Options) Options {
 	return opt
 }
 
-func restoreItem(ctx context.Context, r *repo.Repo, s *repo.Snapshot,
-	it Item, opt Options) (Result, error) {
+func restoreItem(ctx context.Context, r *repo.Repo, it Item,
+	opt Options) (Result, error) {
 	began := time.Now()
+	entry := it.Parts[0].Entry
 	res := Result{
-		Source: it.Entry.Source, Namespace: it.Entry.Namespace,
+		Source: entry.Source, Namespace: entry.Namespace,
 		Target: it.To.Name, ToNS: it.Namespace,
 	}
 	idx, err := readTarget(ctx, it.To, it.Namespace)
@@ -123,8 +127,23 @@ func restoreItem(ctx context.Context, r *repo.Repo, s *repo.Snapshot,
 		return nil
 	}
 
-	err = r.ReadNamespace(ctx, s, it.Entry, func(rec *source.Record) error {
-		res.Records++
+	// Parts are read newest first, so the first record of a key is its
+	// state at the restored moment and older ones are skipped.
+	var newer map[codec.Hash]struct{}
+	if len(it.Parts) > 1 {
+		newer = map[codec.Hash]struct{}{}
+	}
+	apply := func(rec *source.Record) error {
+		if newer != nil {
+			kh := codec.KeyHash(rec.Key)
+			if _, ok := newer[kh]; ok {
+				return nil
+			}
+			newer[kh] = struct{}{}
+		}
+		if !rec.Deleted {
+			res.Records++
+		}
 		kind, counted := idx.classify(rec, opt.Mode, now)
 		if !counted {
 			return nil
@@ -139,7 +158,12 @@ func restoreItem(ctx context.Context, r *repo.Repo, s *repo.Snapshot,
 			return flush()
 		}
 		return nil
-	})
+	}
+	for _, p := range it.Parts {
+		if err = r.ReadNamespace(ctx, p.Snapshot, p.Entry, apply); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = flush()
 	}

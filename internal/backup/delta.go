@@ -1,0 +1,75 @@
+package backup
+
+import (
+	"context"
+
+	"github.com/lifeline-backup/lifeline/internal/codec"
+	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/source"
+)
+
+// delta compares a fresh read of a namespace with the change index of
+// its newest backup, so an incremental stores only what changed.
+type delta struct {
+	chain []repo.Part
+	index map[codec.Hash]*repo.IndexEntry
+}
+
+// loadDelta loads the change index of the namespace's newest backup. It
+// returns nil when there is none, and the namespace gets a full backup.
+func (rn *run) loadDelta(ctx context.Context, j job) (*delta, error) {
+	parent := repo.Newest(rn.earlier, j.src.Name, j.ns, rn.w.Start())
+	if parent == nil {
+		return nil, nil
+	}
+	chain, err := rn.repo.Chain(ctx, parent, j.src.Name, j.ns)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := rn.repo.LoadIndex(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	return &delta{chain: chain, index: idx}, nil
+}
+
+// changed reports whether rec differs from the indexed state: a new key,
+// or a key whose value, metadata or expiry changed. A key read twice is
+// reported once.
+func (d *delta) changed(rec *source.Record) bool {
+	kh := codec.KeyHash(rec.Key)
+	content := codec.ContentHash(rec)
+	e, ok := d.index[kh]
+	if !ok {
+		d.index[kh] = &repo.IndexEntry{Content: content, Seen: true}
+		return true
+	}
+	if e.Seen {
+		return false
+	}
+	e.Seen = true
+	if e.Content == content {
+		return false
+	}
+	e.Content = content
+	return true
+}
+
+// tombstones adds a tombstone for every indexed key the fresh read did
+// not see, and returns how many.
+func (d *delta) tombstones(ctx context.Context, r *repo.Repo,
+	nw *repo.NamespaceWriter) (int64, error) {
+	gone := map[codec.Hash]bool{}
+	for kh, e := range d.index {
+		if !e.Seen {
+			gone[kh] = true
+		}
+	}
+	var n int64
+	err := r.IndexKeys(ctx, d.chain, gone, func(key []byte) error {
+		n++
+		_, err := nw.Add(ctx, &source.Record{Key: key, Deleted: true})
+		return err
+	})
+	return n, err
+}
