@@ -110,14 +110,35 @@ func dispatch(ctx context.Context, args []string, stdout,
 	}
 	env := &cmdEnv{stdout: stdout, stderr: stderr}
 	fs := newFlagSet(c, env, stderr)
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout, c, fs)
 			return err
 		}
 		return usagef("%s: %v", c.name, err)
 	}
-	return c.run(ctx, env, fs.Args())
+	return c.run(ctx, env, positional)
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// positional arguments; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func newFlagSet(c *command, env *cmdEnv, out io.Writer) *flag.FlagSet {

@@ -233,8 +233,8 @@ func (d *demo) restoreLatest(ctx context.Context, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	s := chains[0][0].Snapshot
-	return s, doRestore(ctx, log, r, items, source.KeepExisting, false)
+	_, err = doRestore(ctx, log, r, items, source.KeepExisting, false)
+	return chains[0][0].Snapshot, err
 }
 
 // compareWithBackup reads the restored file back and compares each

@@ -24,6 +24,7 @@ type restoreOpts struct {
 	to         string
 	dryRun     bool
 	replace    bool
+	diffFormat string
 }
 
 func init() {
@@ -68,6 +69,10 @@ Examples:
 				"write into this configured `SOURCE` instead")
 			fs.BoolVar(&o.dryRun, "dry-run", false,
 				"print what would be written and write nothing")
+			fs.StringVar(&o.diffFormat, "diff-format", "text",
+				"`format` of the per-namespace summary: text (log lines) "+
+					"or json (an array on standard output; logs go to "+
+					"standard error)")
 			fs.BoolVar(&o.replace, "replace", false,
 				"overwrite keys that exist in the target with other content")
 		},
@@ -90,6 +95,14 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 		if at, err = parseAt(o.at, time.Now()); err != nil {
 			return usagef("--at: %v", err)
 		}
+	}
+	if err := checkDiffFormat(o.diffFormat); err != nil {
+		return err
+	}
+	jsonOut := env.stdout
+	if o.diffFormat == "json" {
+		// Standard output carries the JSON array alone, so logs move.
+		env.stdout = env.stderr
 	}
 	log, err := env.newLogger()
 	if err != nil {
@@ -126,13 +139,25 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if o.replace {
 		mode = source.Replace
 	}
-	return doRestore(ctx, log, r, items, mode, o.dryRun)
+	results, err := doRestore(ctx, log, r, items, mode, o.dryRun)
+	if o.diffFormat == "json" {
+		var reports []diffReport
+		for _, res := range results {
+			reports = append(reports, newDiffReport(res.Source,
+				res.Namespace, res.Target+"/"+res.ToNS, res.Diff))
+		}
+		if perr := printDiffs(jsonOut, "json", reports); perr != nil {
+			return perr
+		}
+	}
+	return err
 }
 
 // doRestore runs a restore and logs one summary per namespace; demo
 // shares it.
 func doRestore(ctx context.Context, log *slog.Logger, r *repo.Repo,
-	items []restore.Item, mode source.WriteMode, dryRun bool) error {
+	items []restore.Item, mode source.WriteMode,
+	dryRun bool) ([]restore.Result, error) {
 	log.Info("restore started", "namespaces", len(items),
 		"dry_run", dryRun)
 	results, err := restore.Run(ctx, r, items, restore.Options{
@@ -141,7 +166,7 @@ func doRestore(ctx context.Context, log *slog.Logger, r *repo.Repo,
 	for _, res := range results {
 		logRestoreResult(log, res, dryRun)
 	}
-	return err
+	return results, err
 }
 
 func logRestoreResult(log *slog.Logger, res restore.Result, dryRun bool) {
@@ -159,8 +184,9 @@ func logRestoreResult(log *slog.Logger, res restore.Result, dryRun bool) {
 	attrs = append(attrs, "duration_ms", res.Elapsed.Milliseconds())
 	log.Info(msg, attrs...)
 	for k := restore.Add; k <= restore.Delete; k++ {
-		if len(d.Samples[k]) > 0 && k != restore.Add {
-			log.Info("sample keys", "kind", k.String(),
+		if len(d.Samples[k]) > 0 && k != restore.Unchanged {
+			log.Info("sample keys", "source", res.Source,
+				"namespace", res.Namespace, "kind", k.String(),
 				"keys", quoteKeys(d.Samples[k]))
 		}
 	}
@@ -170,7 +196,7 @@ func logRestoreResult(log *slog.Logger, res restore.Result, dryRun bool) {
 func quoteKeys(keys [][]byte) string {
 	var q []string
 	for _, k := range keys {
-		q = append(q, fmt.Sprintf("%+q", k))
+		q = append(q, quoteKey(k))
 	}
 	return strings.Join(q, " ")
 }
