@@ -37,10 +37,10 @@ type Progress struct {
 	Bytes      int64
 	// Full is set when an incremental found no earlier backup of the
 	// namespace and took a full one.
-	Full      bool
-	Done      bool
-	Err       error
-	Elapsed   time.Duration
+	Full    bool
+	Done    bool
+	Err     error
+	Elapsed time.Duration
 }
 
 // Options configures a backup run.
