@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -199,48 +198,6 @@ func quoteKeys(keys [][]byte) string {
 		q = append(q, quoteKey(k))
 	}
 	return strings.Join(q, " ")
-}
-
-// selectEntries picks the entries of a backup that the filters name, and
-// fails on a filter that matches nothing.
-func selectEntries(s *repo.Snapshot, sources,
-	namespaces []string) ([]repo.Namespace, error) {
-	var out []repo.Namespace
-	for _, e := range s.Entries {
-		if len(sources) > 0 && !slices.Contains(sources, e.Source) {
-			continue
-		}
-		if len(namespaces) > 0 && !slices.Contains(namespaces, e.Namespace) {
-			continue
-		}
-		out = append(out, e)
-	}
-	var have []string
-	for _, e := range s.Entries {
-		have = append(have, e.Source+"/"+e.Namespace)
-	}
-	for _, src := range sources {
-		if !slices.ContainsFunc(out, func(e repo.Namespace) bool {
-			return e.Source == src
-		}) {
-			return nil, fmt.Errorf("backup %s has no source %q (it holds "+
-				"%s)", s.ID, src, strings.Join(have, ", "))
-		}
-	}
-	for _, ns := range namespaces {
-		if !slices.ContainsFunc(out, func(e repo.Namespace) bool {
-			return e.Namespace == ns
-		}) {
-			return nil, fmt.Errorf("backup %s has no namespace %q in the "+
-				"selected sources (it holds %s)", s.ID, ns,
-				strings.Join(have, ", "))
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("nothing to restore: the backup holds no " +
-			"namespace")
-	}
-	return out, nil
 }
 
 // restorePlan maps backup entries to target sources.

@@ -186,14 +186,20 @@ func stateDiff(got, want keyState) string {
 	case got.value != want.value:
 		return fmt.Sprintf("value = %q, want %q", got.value, want.value)
 	case want.expires.IsZero() && !got.expires.IsZero():
-		return fmt.Sprintf("expires at %v, want no expiry", got.expires)
+		return fmt.Sprintf("expires at %s, want no expiry",
+			formatTime(got.expires))
 	case !want.expires.IsZero() && got.expires.IsZero():
-		return fmt.Sprintf("has no expiry, want %v", want.expires)
+		return fmt.Sprintf("has no expiry, want %s",
+			formatTime(want.expires))
 	}
 	d := got.expires.Sub(want.expires)
 	if d > time.Second || d < -time.Second {
-		return fmt.Sprintf("expires at %v, want %v (off by %v)",
-			got.expires, want.expires, d)
+		return fmt.Sprintf("expires at %s, want %s (off by %v)",
+			formatTime(got.expires), formatTime(want.expires), d)
 	}
 	return ""
+}
+
+func formatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lifeline-backup/lifeline/internal/blob/s3/s3test"
 	"github.com/lifeline-backup/lifeline/internal/source/redis/redistest"
 )
 
@@ -213,7 +214,10 @@ func TestE2E_FlippedDataByte(t *testing.T) {
 	wantContains(t, "check --read-data log", res.stdout, object,
 		s.backupID)
 
-	msg := s.mustFail("restore", "--snapshot", s.backupID, "--to", "copy")
+	msg := s.mustFail("check", "--read-data-subset", "100")
+	wantContains(t, "check --read-data-subset 100 message", msg, object)
+
+	msg = s.mustFail("restore", "--snapshot", s.backupID, "--to", "copy")
 	wantContains(t, "restore message", msg, "refused", object)
 	wantTargetEmpty(t, s.to, emptyDigest)
 }
@@ -355,5 +359,32 @@ func TestE2E_InitTwice(t *testing.T) {
 	if ids := s.backupIDs(); len(ids) != 1 || ids[0] != s.backupID {
 		t.Errorf("snapshots lists %q after init, want [%s]", ids,
 			s.backupID)
+	}
+}
+
+func TestE2E_S3WrongSecret(t *testing.T) {
+	cfg := s3test.Start(t)
+	e := newE2E(t)
+	e.setS3Credentials(cfg.AccessKeyID, cfg.SecretAccessKey)
+	from := redistest.Start(t)
+	fillRedis(t, from, "key", 10)
+	e.writeConfig(s3Repository(cfg, "repo"),
+		redisSource("cache", from.URL(0)))
+	e.mustRun("init")
+	e.mustRun("backup", "--tier", "full")
+
+	e.setS3Credentials(cfg.AccessKeyID, cfg.SecretAccessKey+"x")
+	for _, cmd := range [][]string{
+		{"snapshots"},
+		{"backup", "--tier", "full"},
+		{"check"},
+	} {
+		msg := e.mustFail(cmd...)
+		wantContains(t, fmt.Sprintf("%v message", cmd), msg, cfg.Bucket)
+	}
+
+	e.setS3Credentials(cfg.AccessKeyID, cfg.SecretAccessKey)
+	if ids := e.backupIDs(); len(ids) != 1 {
+		t.Errorf("snapshots lists %d backups, want 1", len(ids))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lifeline-backup/lifeline/internal/blob/s3"
 )
 
 // keyEnv is the environment variable that holds the key "k1" in every
@@ -121,6 +123,24 @@ func indent(text, prefix string) string {
 // fileRepository returns the repository: section of a local repository.
 func fileRepository(url string) string {
 	return "url: " + url + "\n"
+}
+
+// s3Repository returns the repository: section of a repository in the
+// bucket of cfg under prefix.
+func s3Repository(cfg s3.Config, prefix string) string {
+	return "url: s3://" + cfg.Bucket + "/" + prefix + "\n" +
+		"endpoint: " + cfg.Endpoint + "\n" +
+		"region: " + cfg.Region + "\n" +
+		"path_style: true\n"
+}
+
+// setS3Credentials exports the S3 credentials that lifeline reads and
+// records the secret key as a secret.
+func (e *e2e) setS3Credentials(accessKey, secretKey string) {
+	e.t.Helper()
+	e.t.Setenv("AWS_ACCESS_KEY_ID", accessKey)
+	e.t.Setenv("AWS_SECRET_ACCESS_KEY", secretKey)
+	e.addSecret(secretKey)
 }
 
 // redisSource returns the YAML of a Redis source with the default

@@ -67,15 +67,9 @@ func TestE2E_RDBRoundTripS3(t *testing.T) {
 	for _, file := range rdbFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			e := newE2E(t)
-			t.Setenv("AWS_ACCESS_KEY_ID", cfg.AccessKeyID)
-			t.Setenv("AWS_SECRET_ACCESS_KEY", cfg.SecretAccessKey)
-			e.addSecret(cfg.SecretAccessKey)
+			e.setS3Credentials(cfg.AccessKeyID, cfg.SecretAccessKey)
 			// Each file gets its own prefix, so init finds it empty.
-			repository := "url: s3://" + cfg.Bucket + "/" +
-				filepath.Base(file) + "\n" +
-				"endpoint: " + cfg.Endpoint + "\n" +
-				"region: " + cfg.Region + "\n" +
-				"path_style: true\n"
+			repository := s3Repository(cfg, filepath.Base(file))
 			roundTripRDB(t, e, repository, file)
 		})
 	}

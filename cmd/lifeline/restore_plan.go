@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,14 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/restore"
 )
+
+// findChains returns the chain of each selected namespace; see
+// restore.Chains.
+func findChains(ctx context.Context, r *repo.Repo, ref string, at time.Time,
+	sources, namespaces []string) ([][]repo.Part, error) {
+	return restore.Chains(ctx, r, restore.Selection{Snapshot: ref, At: at,
+		Sources: sources, Namespaces: namespaces})
+}
 
 // parseAt reads a point in time: RFC 3339, or a duration back from now
 // in Go's syntax plus "d" for days (90m, 36h, 6d, 1d12h).
@@ -47,79 +54,6 @@ func parseAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q", s)
 	}
 	return days + d, nil
-}
-
-// findChains returns, per selected namespace, the chain of backups that
-// restores it: from the named backup, or from the newest backup not later
-// than at.
-func findChains(ctx context.Context, r *repo.Repo, ref string, at time.Time,
-	sources, namespaces []string) ([][]repo.Part, error) {
-	if ref != "" {
-		id, err := r.Resolve(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		s, err := r.LoadSnapshot(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		entries, err := selectEntries(s, sources, namespaces)
-		if err != nil {
-			return nil, err
-		}
-		return chainsOf(ctx, r, entries, func(string, string) *repo.Snapshot {
-			return s
-		})
-	}
-
-	snaps, _, err := r.Snapshots(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// Every namespace that some backup not later than at holds.
-	merged := &repo.Snapshot{}
-	merged.ID = "at " + at.UTC().Format(time.RFC3339)
-	seen := map[string]bool{}
-	for _, s := range snaps {
-		if s.Time.After(at) {
-			continue
-		}
-		for _, e := range s.Entries {
-			if k := e.Source + "/" + e.Namespace; !seen[k] {
-				seen[k] = true
-				merged.Entries = append(merged.Entries, e)
-			}
-		}
-	}
-	if len(merged.Entries) == 0 {
-		return nil, fmt.Errorf("no backup started at or before %s; "+
-			"'lifeline snapshots' lists them", at.UTC().Format(time.RFC3339))
-	}
-	entries, err := selectEntries(merged, sources, namespaces)
-	if err != nil {
-		return nil, err
-	}
-	return chainsOf(ctx, r, entries, func(src, ns string) *repo.Snapshot {
-		return repo.Newest(snaps, src, ns, at)
-	})
-}
-
-func chainsOf(ctx context.Context, r *repo.Repo, entries []repo.Namespace,
-	newest func(src, ns string) *repo.Snapshot) ([][]repo.Part, error) {
-	var chains [][]repo.Part
-	for _, e := range entries {
-		chain, err := r.Chain(ctx, newest(e.Source, e.Namespace), e.Source,
-			e.Namespace)
-		if err != nil {
-			return nil, err
-		}
-		chains = append(chains, chain)
-	}
-	slices.SortFunc(chains, func(a, b []repo.Part) int {
-		return strings.Compare(a[0].Entry.Source+"/"+a[0].Entry.Namespace,
-			b[0].Entry.Source+"/"+b[0].Entry.Namespace)
-	})
-	return chains, nil
 }
 
 // logPlan logs, before any write, which backups restore each namespace.

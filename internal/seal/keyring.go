@@ -82,7 +82,7 @@ type Keyring struct {
 func NewKeyring(keys ...Key) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("keyring is empty: configure at least " +
-			"one key under keys:")
+			"one key in the keys list")
 	}
 	seen := make(map[string]bool)
 	for _, k := range keys {
