@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -174,16 +175,47 @@ func TestE2E_InterruptedBackup(t *testing.T) {
 	s.mustRun("check", "--read-data")
 
 	fillRedis(t, s.from, "after", 50)
-	s.mustRun("backup", "--tier", "full", "--source", "cache")
+	res := s.mustRun("backup", "--tier", "full", "--source", "cache")
+	next, _ := logLine(t, res.stdout, "backup committed")["snapshot"].(string)
 	ids = s.backupIDs()
-	if len(ids) != 2 || ids[0] != s.backupID || ids[1] == interrupted {
-		t.Errorf("snapshots lists %q, want the first backup and a new one",
-			ids)
+	if !slices.Equal(ids, []string{s.backupID, next}) || next == interrupted {
+		t.Errorf("snapshots lists %q, want [%s %s]", ids, s.backupID, next)
 	}
 	s.mustRun("check", "--read-data")
-	s.mustRun("restore", "--snapshot", "latest", "--to", "copy")
+	s.mustRun("restore", "--snapshot", next, "--to", "copy")
 	got, want := redistest.Digest(t, s.to), redistest.Digest(t, s.from)
 	if got != want {
 		t.Errorf("restored DEBUG DIGEST = %s, want %s", got, want)
+	}
+}
+
+// TestE2E_LatestIsNewest backs up in quick succession, so several
+// backups start in the same second, and checks after each one that
+// "latest" restores it and not an older backup.
+func TestE2E_LatestIsNewest(t *testing.T) {
+	s := newRedisScenario(t)
+	ctx := context.Background()
+	from, to := s.from.Client(t), s.to.Client(t)
+	for i := range 12 {
+		want := fmt.Sprint(i)
+		if err := from.Set(ctx, "marker", want, 0).Err(); err != nil {
+			t.Fatalf("SET marker: %v", err)
+		}
+		s.mustRun("backup", "--tier", "full", "--source", "cache")
+		s.mustRun("restore", "--snapshot", "latest", "--to", "copy",
+			"--replace")
+		got, err := to.Get(ctx, "marker").Result()
+		if errors.Is(err, goredis.Nil) {
+			got, err = "(missing)", nil
+		}
+		if err != nil {
+			t.Fatalf("GET marker: %v", err)
+		}
+		if got != want {
+			ids := s.backupIDs()
+			t.Fatalf("after backup %d, restore --snapshot latest restored "+
+				"marker %q, want %q: latest is not the newest backup "+
+				"(snapshots, oldest first: %q)", i, got, want, ids)
+		}
 	}
 }
