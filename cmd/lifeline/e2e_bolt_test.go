@@ -134,7 +134,7 @@ func compareTopLevel(t *testing.T, got, want *bbolt.Tx) {
 }
 
 // compareBuckets compares the keys, values, nested buckets and sequence
-// of two buckets; path names the bucket in messages.
+// of two buckets. The path names the bucket in messages.
 func compareBuckets(t *testing.T, path string, got, want *bbolt.Bucket) {
 	t.Helper()
 	if g, w := got.Sequence(), want.Sequence(); g != w {

@@ -42,14 +42,14 @@ func loadCities(t *testing.T) []city {
 		t.Fatalf("decode cities: %v", err)
 	}
 	if len(cities) == 0 {
-		t.Fatal("the cities file holds no entries")
+		t.Fatal("the cities file contains no entries")
 	}
 	return cities
 }
 
-// storeCities writes each city as key city:<country>:<index> holding its
-// JSON, and gives every fifth key, chosen at random, an expiry between 1
-// and 48 hours. It returns the keys.
+// storeCities writes each city as key city:<country>:<index> containing
+// its JSON, and gives about a fifth of the keys, chosen at random, an
+// expiry between 1 and 48 hours. It returns the keys.
 func storeCities(t *testing.T, c *goredis.Client, cities []city) []string {
 	t.Helper()
 	ctx := context.Background()
@@ -115,8 +115,8 @@ func readStates(t *testing.T, c *goredis.Client,
 	return out
 }
 
-// absoluteExpiry turns a PTTL reply into a time; -1 (no expiry) and -2
-// (missing key) give the zero time.
+// absoluteExpiry turns a PTTL reply into a time. The replies -1 (no
+// expiry) and -2 (missing key) give the zero time.
 func absoluteExpiry(now time.Time, ttl time.Duration) time.Time {
 	if ttl < 0 {
 		return time.Time{}
@@ -147,7 +147,7 @@ func TestE2E_CitiesRoundTrip(t *testing.T) {
 		t.Fatalf("DBSIZE: %v", err)
 	}
 	if size != int64(len(keys)) {
-		t.Errorf("restored server holds %d keys, want %d", size, len(keys))
+		t.Errorf("restored server contains %d keys, want %d", size, len(keys))
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/source/redis/redistest"
 )
 
-// redisScenario is a local repository holding one backup of a small
+// redisScenario is a local repository containing one backup of a small
 // Redis data set in source "cache", and an empty server in source
 // "copy".
 type redisScenario struct {
@@ -146,7 +146,8 @@ func repoObjects(t *testing.T, repoDir, prefix string) []string {
 	return names
 }
 
-// wantTargetEmpty fails the test when the server holds any key.
+// wantTargetEmpty fails the test when the server contains any key or its
+// DEBUG DIGEST differs from emptyDigest.
 func wantTargetEmpty(t *testing.T, srv *redistest.Server, emptyDigest string) {
 	t.Helper()
 	size, err := srv.Client(t).DBSize(context.Background()).Result()
@@ -154,7 +155,7 @@ func wantTargetEmpty(t *testing.T, srv *redistest.Server, emptyDigest string) {
 		t.Fatalf("DBSIZE: %v", err)
 	}
 	if size != 0 {
-		t.Errorf("target holds %d keys, want 0", size)
+		t.Errorf("target contains %d keys, want 0", size)
 	}
 	if got := redistest.Digest(t, srv); got != emptyDigest {
 		t.Errorf("target DEBUG DIGEST = %s, want %s (unchanged)", got,

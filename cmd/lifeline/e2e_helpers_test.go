@@ -13,7 +13,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/blob/s3"
 )
 
-// keyEnv is the environment variable that holds the key "k1" in every
+// keyEnv is the environment variable that contains the key "k1" in every
 // configuration written by the end-to-end tests.
 const keyEnv = "LIFELINE_KEY_K1"
 
@@ -105,8 +105,8 @@ func (e *e2e) writeConfigText(text string) {
 	}
 }
 
-// indent prefixes every line of text with prefix, and the first line of
-// a list item with "  - " in place of the prefix's last four spaces.
+// indent prefixes every line of text with prefix. With the four-space
+// prefix of a list item, the first line starts with "  - " instead.
 func indent(text, prefix string) string {
 	var b strings.Builder
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
@@ -266,7 +266,7 @@ func logLine(t *testing.T, stdout, msg string) map[string]any {
 	return nil
 }
 
-// logCount returns the number field name of a log line.
+// logCount returns the numeric field name of a log line.
 func logCount(t *testing.T, line map[string]any, name string) int64 {
 	t.Helper()
 	v, ok := line[name].(float64)

@@ -15,7 +15,7 @@ import (
 )
 
 // conflictKeys is the number of backed-up keys that the target already
-// holds with other values.
+// contains with other values.
 const conflictKeys = 10
 
 // preloadTarget stores, in the target, key:0 to key:<conflictKeys-1>
@@ -90,7 +90,7 @@ func TestE2E_RestoreKeepsConflicts(t *testing.T) {
 			"mine")
 	}
 	if len(got) != len(source)+1 {
-		t.Errorf("target holds %d keys, want %d", len(got), len(source)+1)
+		t.Errorf("target contains %d keys, want %d", len(got), len(source)+1)
 	}
 }
 
