@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"time"
 )
 
 // ErrNotFound is returned by Get, Stat and Delete for a name that holds no
@@ -25,6 +26,8 @@ var ErrExists = errors.New("object already exists")
 type Info struct {
 	Name string
 	Size int64
+	// ModTime is when the object was stored, as the store reports it.
+	ModTime time.Time
 }
 
 // Store keeps immutable objects.

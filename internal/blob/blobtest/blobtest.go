@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/blob"
 )
@@ -159,9 +160,13 @@ func testStat(t *testing.T, s blob.Store) {
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
 	}
-	want := blob.Info{Name: "data/ab/abcdef", Size: int64(len(data))}
-	if info != want {
-		t.Fatalf("Stat = %+v, want %+v", info, want)
+	if info.Name != "data/ab/abcdef" || info.Size != int64(len(data)) {
+		t.Fatalf("Stat = %+v, want name data/ab/abcdef and size %d",
+			info, len(data))
+	}
+	// Prune ages objects by ModTime, so it must be close to now.
+	if age := time.Since(info.ModTime); age < -time.Hour || age > time.Hour {
+		t.Errorf("Stat ModTime = %v, want about now", info.ModTime)
 	}
 }
 
@@ -184,6 +189,10 @@ func checkList(t *testing.T, s blob.Store, prefix string, want []blob.Info) {
 		t.Fatalf("List(%q) = %+v, want %+v", prefix, got, want)
 	}
 	for i := range want {
+		if got[i].ModTime.IsZero() {
+			t.Errorf("List(%q)[%d] has no ModTime", prefix, i)
+		}
+		got[i].ModTime = time.Time{}
 		if got[i] != want[i] {
 			t.Fatalf("List(%q)[%d] = %+v, want %+v",
 				prefix, i, got[i], want[i])

@@ -90,7 +90,8 @@ func (w *walker) visit(dir string, e fs.DirEntry) error {
 	if err != nil {
 		return err
 	}
-	if !w.yield(blob.Info{Name: name, Size: info.Size()}, nil) {
+	if !w.yield(blob.Info{Name: name, Size: info.Size(),
+		ModTime: info.ModTime()}, nil) {
 		return errStop
 	}
 	return nil

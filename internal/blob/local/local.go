@@ -241,7 +241,8 @@ func (s *Store) Stat(ctx context.Context, name string) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("stat %q in %s: %w", name, s.dir, err)
 	}
-	return blob.Info{Name: name, Size: info.Size()}, nil
+	return blob.Info{Name: name, Size: info.Size(),
+		ModTime: info.ModTime()}, nil
 }
 
 func (s *Store) stat(ctx context.Context, name string) (fs.FileInfo,

@@ -48,7 +48,8 @@ func (s *Store) Stat(ctx context.Context, name string) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("stat %q in %s: %w", name, s, err)
 	}
-	return blob.Info{Name: name, Size: info.Size}, nil
+	return blob.Info{Name: name, Size: info.Size,
+		ModTime: info.LastModified}, nil
 }
 
 func (s *Store) stat(ctx context.Context, name string) (minio.ObjectInfo,
@@ -102,7 +103,8 @@ func (s *Store) List(ctx context.Context,
 				return
 			}
 			name := strings.TrimPrefix(obj.Key, s.prefix)
-			if !yield(blob.Info{Name: name, Size: obj.Size}, nil) {
+			if !yield(blob.Info{Name: name, Size: obj.Size,
+				ModTime: obj.LastModified}, nil) {
 				return
 			}
 		}
