@@ -105,7 +105,7 @@ func lifelineBackup(ctx context.Context, h *harness) (measurement,
 
 // peerRestore starts a server on the RDB file of peerBackup and
 // measures from the start of the process until the server has loaded
-// the file and answers. The server is stopped afterwards to free its
+// the file and accepts commands. The server is stopped afterwards to free its
 // memory.
 func peerRestore(ctx context.Context, h *harness) (measurement, error) {
 	s, err := startServer("peer", filepath.Dir(h.rdbPath),
@@ -162,8 +162,8 @@ func sameSize(ctx context.Context, want, got *server) error {
 		return err
 	}
 	if m != n {
-		return fmt.Errorf("%s server holds %d keys, %s server %d",
-			got.name, m, want.name, n)
+		return fmt.Errorf("%s server has %d keys, expected %d as on "+
+			"the %s server", got.name, m, n, want.name)
 	}
 	return nil
 }

@@ -123,7 +123,7 @@ func (h *harness) loadSource(ctx context.Context) error {
 		return err
 	}
 	if n != int64(h.keys) {
-		return fmt.Errorf("load keys: source holds %d keys, want %d",
+		return fmt.Errorf("load keys: source has %d keys, expected %d",
 			n, h.keys)
 	}
 	progress("loaded %d keys in %.1fs", n, time.Since(began).Seconds())

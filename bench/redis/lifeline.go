@@ -14,7 +14,7 @@ import (
 // keyEnv is the environment variable that carries the repository key.
 const keyEnv = "LIFELINE_KEY_BENCH"
 
-// measurement is what one timed run of a program cost.
+// measurement is the cost of one timed run of a program.
 type measurement struct {
 	Wall time.Duration
 	// CPU is the user plus system time of the program itself.

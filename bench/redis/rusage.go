@@ -17,13 +17,14 @@ import (
 //
 // The peak RSS must come from this small wrapper and not from the
 // benchmark itself. On Linux a child's ru_maxrss starts from the peak
-// RSS of the memory map it replaced at execve, and Go starts children
-// with CLONE_VM, so that map is the parent's: a child of the benchmark,
-// which holds the data set it loaded, would report at least the
-// benchmark's own peak.
+// RSS of the memory map it replaced at execve. Go starts children with
+// CLONE_VM, so that map is the parent's. A direct child of the
+// benchmark, which holds the data set it loaded, would therefore report
+// at least the benchmark's own peak (seen here as 111 MiB for a
+// lifeline run that peaks at 44 MiB).
 const wrapArg = "-run-measured"
 
-// childUsage is what the wrapper reports about its child.
+// childUsage is the wrapper's report on one run of its child.
 type childUsage struct {
 	WallNS    int64  `json:"wall_ns"`
 	CPUNS     int64  `json:"cpu_ns"`

@@ -29,9 +29,9 @@ type server struct {
 }
 
 // startServer starts redis-server on a free loopback port with its
-// working directory dir and returns without waiting for it to answer.
-// extra arguments are appended to the command line, so they may
-// override the defaults.
+// working directory dir and returns without waiting for it to accept
+// commands. The extra arguments are appended to the command line, so
+// they may override the defaults.
 func startServer(name, dir string, extra ...string) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("start %s server: %w", name, err)
@@ -44,10 +44,12 @@ func startServer(name, dir string, extra ...string) (*server, error) {
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--logfile", filepath.Join(dir, "redis.log"),
-		// Without this, redis-cli --rdb waits 5 s (the default) for
-		// more replicas before the server starts sending.
+		// Without this, redis-cli --rdb waits 5 s (the default of
+		// Redis 7.0) for more replicas before the server starts
+		// sending.
 		"--repl-diskless-sync-delay", "0",
 	}
+
 	cmd := exec.Command("redis-server", append(args, extra...)...)
 	// The server dies with the benchmark, even if the benchmark is
 	// killed before its deferred stops run.
@@ -63,6 +65,7 @@ func startServer(name, dir string, extra ...string) (*server, error) {
 		cmd.Wait()
 		close(s.exited)
 	}()
+
 	s.client = goredis.NewClient(&goredis.Options{
 		Addr:         s.addr(),
 		MaxRetries:   -1,
@@ -88,7 +91,7 @@ func (s *server) addr() string {
 // url returns the redis:// URL of database 0.
 func (s *server) url() string { return "redis://" + s.addr() + "/0" }
 
-// waitReady polls until the server answers PING and INFO reports that
+// waitReady polls until the server replies to PING and INFO reports that
 // it has finished loading its data set, and returns the time since the
 // process started.
 func (s *server) waitReady(ctx context.Context,
@@ -186,8 +189,8 @@ func (s *server) stop() {
 }
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat.
-// NOTE: it is 100 on every Linux architecture Go supports, but it is
-// assumed, not read with sysconf(_SC_CLK_TCK).
+// NOTE: it is assumed to be 100, the value on x86 and arm64 Linux, and
+// not read with sysconf(_SC_CLK_TCK).
 const clockTicks = 100
 
 // procCPU returns utime+stime+cutime+cstime of a process.
