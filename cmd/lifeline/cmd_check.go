@@ -92,8 +92,8 @@ func doCheck(ctx context.Context, log *slog.Logger, r *repo.Repo,
 		"records_read", res.RecordsRead, "problems", len(res.Problems))
 	if len(res.Problems) > 0 {
 		p := res.Problems[0]
-		return fmt.Errorf("check found %d problems; first: object %s of "+
-			"backup %s: %v", len(res.Problems), p.Object,
+		return fmt.Errorf("check found %d problem(s); first: object %s "+
+			"of backup %s: %v", len(res.Problems), p.Object,
 			strings.Join(p.Backups, ", "), p.Err)
 	}
 	return nil

@@ -162,7 +162,13 @@ func doRestore(ctx context.Context, log *slog.Logger, r *repo.Repo,
 	results, err := restore.Run(ctx, r, items, restore.Options{
 		Mode: mode, DryRun: dryRun,
 	})
-	for _, res := range results {
+	for i, res := range results {
+		if err != nil && i == len(results)-1 {
+			// The failed namespace: its error is the command's.
+			log.Info("namespace restore stopped", "source", res.Source,
+				"namespace", res.Namespace, "written", res.Written)
+			continue
+		}
 		logRestoreResult(log, res, dryRun)
 	}
 	return results, err
@@ -218,7 +224,7 @@ func (p *restorePlan) target(name string) (*config.Source, source.Source,
 	cs, ok := p.cfg.Source(name)
 	if !ok {
 		return nil, nil, fmt.Errorf("target source %q is not in the "+
-			"config (it has %s); use --to to pick another", name,
+			"config (it has %s)", name,
 			strings.Join(p.cfg.SourceNames(), ", "))
 	}
 	if src, ok := p.opened[name]; ok {

@@ -282,16 +282,22 @@ var ErrSnapshotNotFound = errors.New("backup not found")
 
 // Resolve turns "latest", a full id or a unique id prefix into a backup id.
 func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
+	if ref == "latest" {
+		// Ids order backups by second only, so the newest comes from
+		// the manifests' exact times.
+		snaps, _, err := r.Snapshots(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(snaps) == 0 {
+			return "", fmt.Errorf("latest: the repository holds no "+
+				"readable backup: %w", ErrSnapshotNotFound)
+		}
+		return snaps[len(snaps)-1].ID, nil
+	}
 	ids, err := r.SnapshotIDs(ctx)
 	if err != nil {
 		return "", err
-	}
-	if ref == "latest" {
-		if len(ids) == 0 {
-			return "", fmt.Errorf("latest: the repository holds no "+
-				"backup: %w", ErrSnapshotNotFound)
-		}
-		return ids[len(ids)-1], nil
 	}
 	var match []string
 	for _, id := range ids {

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -148,6 +149,12 @@ func (s *Source) open(write bool) (*bbolt.DB, error) {
 	if !write || !s.cfg.Create {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("open bolt file %s: %w", path, err)
+		}
+	}
+	if write && s.cfg.Create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create folder for bolt file %s: %w",
+				path, err)
 		}
 	}
 	opts := &bbolt.Options{Timeout: lockTimeout, ReadOnly: !write}
