@@ -72,11 +72,11 @@ const (
 	expiryShare = 0.20
 )
 
-// loadKeys writes n keys, cycling through cities: 10% as a hash of the
-// city's fields, the rest as a string of the city's JSON padded to a
-// random length of 50 to 300 bytes (longer when the JSON alone is
-// longer), 20% of all with an expiry of 1 to 48 hours. The data is the
-// same for the same n.
+// loadKeys writes n keys, cycling through cities. 10% are hashes of
+// the city's fields. The rest are strings of the city's JSON, padded to
+// a random length of 50 to 300 bytes unless the JSON alone is longer.
+// 20% of all keys expire in 1 to 48 hours. The data is the same for the
+// same n.
 func loadKeys(ctx context.Context, c *goredis.Client, n int,
 	cities []city) error {
 	var wg sync.WaitGroup
