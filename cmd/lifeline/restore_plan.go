@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lifeline-backup/lifeline/internal/config"
 	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/restore"
 )
@@ -26,34 +26,13 @@ func parseAt(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, err := parseAge(s)
+	d, err := config.ParseDuration(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time "+
 			"(2026-12-04T10:00:00Z) nor a duration back from now (90m, "+
 			"36h, 6d)", s)
 	}
 	return now.Add(-d), nil
-}
-
-// parseAge parses a duration that may start with a number of days.
-func parseAge(s string) (time.Duration, error) {
-	var days time.Duration
-	if i := strings.Index(s, "d"); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, err
-		}
-		days = time.Duration(n) * 24 * time.Hour
-		s = s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d+days < 0 {
-		return 0, fmt.Errorf("invalid duration %q", s)
-	}
-	return days + d, nil
 }
 
 // logPlan logs, before any write, which backups restore each namespace.

@@ -87,6 +87,13 @@ func Run(ctx context.Context, r *repo.Repo, sources []Source,
 	if opt.Parallel <= 0 {
 		opt.Parallel = 4
 	}
+	// A shared lock lets backups run together but keeps prune and key
+	// rewrap, which take exclusive locks, away while objects are written.
+	lock, err := r.Lock(ctx, "backup", false, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock(context.WithoutCancel(ctx))
 	start := opt.Now()
 	w, err := r.NewWriter(opt.Tier, start, opt.Compression)
 	if err != nil {
@@ -113,6 +120,9 @@ func Run(ctx context.Context, r *repo.Repo, sources []Source,
 	if done == 0 {
 		return nil, fmt.Errorf("%w: %w", ErrNothingBackedUp,
 			errors.Join(errs...))
+	}
+	if err := lock.Check(ctx); err != nil {
+		return nil, fmt.Errorf("backup not committed: %w", err)
 	}
 	m, err := w.Commit(ctx, opt.Now())
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,6 +25,10 @@ type Config struct {
 	Keys        []Key      `yaml:"keys"`
 	Sources     []Source   `yaml:"sources"`
 	Compression string     `yaml:"compression"`
+	Retention   Retention  `yaml:"retention"`
+	Notify      Notify     `yaml:"notify"`
+	Schedule    Schedule   `yaml:"schedule"`
+	Serve       Serve      `yaml:"serve"`
 
 	// Path is the file the configuration was read from.
 	Path string `yaml:"-"`
@@ -65,6 +70,55 @@ type Namespace struct {
 	DB    *int   `yaml:"db"`
 	Line  int    `yaml:"-"`
 }
+
+// Retention is how long each tier of backup is kept.
+type Retention struct {
+	Incremental Duration `yaml:"incremental"`
+	Full        Duration `yaml:"full"`
+	Complete    Duration `yaml:"complete"`
+	// Grace is how old an object that no backup names must be before
+	// prune removes it; younger ones may belong to a running backup.
+	Grace Duration `yaml:"grace"`
+}
+
+// Notify lists where failures and recoveries are sent.
+type Notify struct {
+	Slack    []Secret `yaml:"slack"`
+	Webhooks []Secret `yaml:"webhooks"`
+	// Successes also sends an event for every successful run.
+	Successes bool `yaml:"successes"`
+}
+
+// Secret names where a secret value, such as a webhook URL, is read
+// from: an environment variable or a file.
+type Secret struct {
+	Env  string `yaml:"env"`
+	File string `yaml:"file"`
+	Line int    `yaml:"-"`
+}
+
+// Schedule holds the cron expressions, in UTC, of the jobs of serve.
+type Schedule struct {
+	Incremental string `yaml:"incremental"`
+	Full        string `yaml:"full"`
+	Complete    string `yaml:"complete"`
+	// PruneAfterFull runs prune after each full backup; default true.
+	PruneAfterFull *bool `yaml:"prune_after_full"`
+}
+
+// Serve configures the HTTP server of serve.
+type Serve struct {
+	// Listen is the address of /metrics and /healthz.
+	Listen string `yaml:"listen"`
+}
+
+// Defaults of the schedule and retention.
+const (
+	DefaultIncrementalSchedule = "0 * * * *"
+	DefaultFullSchedule        = "0 2 * * *"
+	DefaultCompleteSchedule    = "0 3 * * 0"
+	DefaultListen              = "127.0.0.1:9877"
+)
 
 // SourceTypes lists the source types this version supports.
 var SourceTypes = []string{"redis", "bolt"}
@@ -141,7 +195,54 @@ func (c *Config) validate() error {
 	}
 	c.validateKeys(add)
 	c.validateSources(add)
+	c.validateNotify(add)
+	c.applyDefaults()
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateNotify(add func(int, string, ...any)) {
+	for _, s := range append(append([]Secret{}, c.Notify.Slack...),
+		c.Notify.Webhooks...) {
+		if (s.Env == "") == (s.File == "") {
+			add(s.Line, "notify: set exactly one of env and file for "+
+				"each webhook URL")
+		}
+	}
+}
+
+// applyDefaults fills what the file leaves out.
+func (c *Config) applyDefaults() {
+	r := &c.Retention
+	for _, d := range []struct {
+		v   *Duration
+		def time.Duration
+	}{
+		{&r.Incremental, 7 * 24 * time.Hour},
+		{&r.Full, 30 * 24 * time.Hour},
+		{&r.Complete, 90 * 24 * time.Hour},
+		{&r.Grace, 24 * time.Hour},
+	} {
+		if *d.v == 0 {
+			*d.v = Duration(d.def)
+		}
+	}
+	s := &c.Schedule
+	if s.Incremental == "" {
+		s.Incremental = DefaultIncrementalSchedule
+	}
+	if s.Full == "" {
+		s.Full = DefaultFullSchedule
+	}
+	if s.Complete == "" {
+		s.Complete = DefaultCompleteSchedule
+	}
+	if s.PruneAfterFull == nil {
+		yes := true
+		s.PruneAfterFull = &yes
+	}
+	if c.Serve.Listen == "" {
+		c.Serve.Listen = DefaultListen
+	}
 }
 
 func (c *Config) validateKeys(add func(int, string, ...any)) {

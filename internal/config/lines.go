@@ -77,3 +77,10 @@ func sortedKeys(m map[string]bool) string {
 	sort.Strings(keys)
 	return strings.Join(keys, ", ")
 }
+
+// UnmarshalYAML decodes a secret reference and records its line.
+func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
+	type plain Secret
+	s.Line = n.Line
+	return decodeStrict(n, (*plain)(s))
+}

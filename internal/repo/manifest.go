@@ -219,6 +219,32 @@ type Snapshot struct {
 
 // LoadSnapshot reads and opens the manifest of one backup.
 func (r *Repo) LoadSnapshot(ctx context.Context, id string) (*Snapshot, error) {
+	r.cacheMu.Lock()
+	s, ok := r.cache[id]
+	r.cacheMu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := r.loadSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.cacheMu.Lock()
+	if r.cache == nil {
+		r.cache = map[string]*Snapshot{}
+	}
+	r.cache[id] = s
+	r.cacheMu.Unlock()
+	return s, nil
+}
+
+func (r *Repo) forgetSnapshot(id string) {
+	r.cacheMu.Lock()
+	delete(r.cache, id)
+	r.cacheMu.Unlock()
+}
+
+func (r *Repo) loadSnapshot(ctx context.Context, id string) (*Snapshot, error) {
 	dk, err := r.dataKey(ctx, id)
 	if err != nil {
 		return nil, err

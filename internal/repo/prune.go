@@ -50,6 +50,7 @@ func (r *Repo) DeleteSnapshot(ctx context.Context, s *Snapshot,
 	if err := r.delete(ctx, manifest.Name); err != nil {
 		return 0, err
 	}
+	r.forgetSnapshot(s.ID)
 	freed := manifest.Size
 	for _, o := range objs[:len(objs)-1] {
 		if err := r.delete(ctx, o.Name); err != nil {

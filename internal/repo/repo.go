@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/blob"
@@ -58,6 +59,12 @@ type Repo struct {
 	store blob.Store
 	keys  *seal.Keyring
 	cfg   Config
+
+	// cache holds loaded manifests by backup id. Manifests never
+	// change once stored, so an entry stays valid until the backup is
+	// deleted.
+	cacheMu sync.Mutex
+	cache   map[string]*Snapshot
 }
 
 // Init creates a repository in an empty store. It refuses a store that
