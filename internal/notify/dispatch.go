@@ -36,7 +36,11 @@ type DispatchConfig struct {
 	Now func() time.Time
 	// StatePath is an optional JSON file that keeps the last status of
 	// each job, so that a restart does not alert again. When empty,
-	// the state lives in memory only.
+	// the state lives in memory only. Report reads the file before and
+	// writes it after sending, so processes that share it see each
+	// other's changes.
+	// NOTE: there is no lock across processes, so two Reports that run
+	// at the same moment in different processes can lose one update.
 	StatePath string
 }
 
@@ -163,7 +167,8 @@ func (d *Dispatcher) plan(st *jobState, change Status) []Status {
 		pending := slices.Contains(st.Pending, n.String())
 		switch {
 		case change == Recovered && pending:
-			// It never heard of the failure.
+			// The notifier never received the Failed event, so a
+			// recovery would be news about an unknown failure.
 		case change != "":
 			statuses[i] = change
 		case pending && st.Failed:

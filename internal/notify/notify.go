@@ -1,5 +1,5 @@
-// Package notify tells a chat channel or an HTTP endpoint when a job fails
-// and when it recovers.
+// Package notify sends a message to a chat channel or an HTTP endpoint
+// when a job fails and when it recovers.
 //
 // A Notifier delivers one Event to one receiver: Slack posts to a Slack
 // incoming webhook and Webhook posts the Event as JSON. Both retry network

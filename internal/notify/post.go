@@ -39,8 +39,8 @@ const maxReason = 120
 // redacted replaces the secret parts of a URL in messages.
 const redacted = "[redacted]"
 
-// sender posts JSON bodies to one URL with retries. It keeps the URL
-// out of every string and error it returns.
+// sender posts JSON bodies to one URL with retries. It keeps the secret
+// parts of the URL out of every string and error it returns.
 type sender struct {
 	kind string
 	raw  string
@@ -79,14 +79,21 @@ func (s *sender) post(ctx context.Context, body []byte) error {
 			return fmt.Errorf("send to %s: %w", s, err)
 		}
 		if attempt > s.opts.MaxRetries {
-			return fmt.Errorf("send to %s: gave up after %d attempts: %w",
-				s, attempt, err)
+			return fmt.Errorf("send to %s: gave up after %s: %w",
+				s, attempts(attempt), err)
 		}
 		if werr := s.wait(ctx, wait); werr != nil {
-			return fmt.Errorf("send to %s: %w after %d attempts, last: %w",
-				s, werr, attempt, err)
+			return fmt.Errorf("send to %s: %w after %s, not retried: %w",
+				s, err, attempts(attempt), werr)
 		}
 	}
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 
 // errPastDeadline is returned by wait when the next attempt would start
@@ -132,7 +139,7 @@ func retryable(code int) bool {
 	return code == http.StatusTooManyRequests || code/100 == 5
 }
 
-// do sends one request. Its errors carry no part of the URL.
+// do sends one request. Its errors contain no secret part of the URL.
 func (s *sender) do(ctx context.Context, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.u.String(),
 		bytes.NewReader(body))

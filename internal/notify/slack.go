@@ -11,7 +11,8 @@ import (
 )
 
 // Slack posts events to a Slack incoming webhook as a message with mrkdwn
-// text. Slack answers 200 with the body "ok" when it accepts a message.
+// text. Slack responds with 200 and the body "ok" when it accepts a
+// message.
 type Slack struct {
 	sender *sender
 }
