@@ -90,19 +90,19 @@ func (c *FakeClock) Set(t time.Time) {
 
 func (c *FakeClock) setLocked(t time.Time) {
 	c.now = t
-	kept := c.waiters[:0]
+	pending := c.waiters[:0]
 	for _, w := range c.waiters {
 		if w.deadline.After(t) {
-			kept = append(kept, w)
+			pending = append(pending, w)
 			continue
 		}
 		w.ch <- t
 	}
-	if len(kept) != len(c.waiters) {
+	if len(pending) != len(c.waiters) {
 		c.notify()
 	}
-	clear(c.waiters[len(kept):])
-	c.waiters = kept
+	clear(c.waiters[len(pending):])
+	c.waiters = pending
 }
 
 // notify wakes BlockUntilContext callers. The caller holds c.mu.

@@ -12,8 +12,10 @@
 //     the same due time run in the order they were added.
 //   - A run missed while the daemon was down runs once when Run starts.
 //     See Options.LastRun.
-//   - A job that returns an error or panics is logged, and the schedule
-//     goes on.
+//   - Starts and finishes of jobs are logged at info level with the
+//     fields job, due and duration_ms. A job that returns an error or
+//     panics is logged at error level with the field error too, and
+//     the schedule goes on.
 //   - When the context of Run is done, Run waits for a running job, and
 //     cancels the job's context after Options.StopTimeout.
 //
@@ -35,9 +37,9 @@ import (
 // DefaultStopTimeout is the Options.StopTimeout used when it is zero.
 const DefaultStopTimeout = 5 * time.Minute
 
-// maxWait bounds one wait of the loop, so that a step of the wall clock,
-// or a suspended host, delays a due job by at most this much: a timer
-// runs on the monotonic clock, but due times are wall-clock times.
+// maxWait bounds one wait of the loop. A timer runs on the monotonic
+// clock but due times are wall-clock times, so a step of the wall clock
+// or a suspended host delays a due job by at most this much.
 const maxWait = time.Minute
 
 // Job is one scheduled task.
@@ -96,7 +98,7 @@ type entry struct {
 // A nil log discards the messages.
 func New(clock Clock, log *slog.Logger, opts Options) (*Scheduler, error) {
 	if clock == nil {
-		return nil, errors.New("new scheduler: clock is nil")
+		return nil, errors.New("new scheduler: clock is nil, pass RealClock()")
 	}
 	if opts.StopTimeout < 0 {
 		return nil, fmt.Errorf("new scheduler: invalid stop timeout %v, "+
@@ -130,12 +132,11 @@ func (s *Scheduler) Add(j Job) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
-		return fmt.Errorf("add job %q: scheduler is already running",
-			j.Name)
+		return fmt.Errorf("add job %q: scheduler is already running, "+
+			"add jobs before calling Run", j.Name)
 	}
 	if s.find(j.Name) != nil {
-		return fmt.Errorf("add job %q: a job with this name exists",
-			j.Name)
+		return fmt.Errorf("add job %q: duplicate job name", j.Name)
 	}
 	s.entries = append(s.entries, &entry{job: j, sched: sched})
 	return nil
@@ -174,6 +175,11 @@ func (s *Scheduler) find(name string) *entry {
 // Run runs the jobs until ctx is done, and then returns nil once no job
 // runs any more. It returns an error without running anything if no job
 // was added or Run was called before.
+//
+// If ctx is done while a job runs, Run waits for the job up to
+// Options.StopTimeout and logs "job finished before stop" if it
+// returned. Otherwise it cancels the job's context, waits for the job to
+// return and logs "job cancelled at stop".
 func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.start(); err != nil {
 		return err
@@ -202,7 +208,7 @@ func (s *Scheduler) start() error {
 		return errors.New("run scheduler: already running")
 	}
 	if len(s.entries) == 0 {
-		return errors.New("run scheduler: no jobs added")
+		return errors.New("run scheduler: no jobs added, call Add first")
 	}
 	s.running = true
 	return nil
