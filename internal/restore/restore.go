@@ -9,6 +9,7 @@ package restore
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/codec"
@@ -107,25 +108,9 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 		return res, err
 	}
 	now := opt.Now()
+	w := newWriters(ctx, it, opt, now, &res, began)
 	var batch []source.Record
 	var batchBytes int
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		wr, err := it.To.Src.Write(ctx, it.Namespace, batch, opt.Mode, now)
-		if err != nil {
-			return fmt.Errorf("restore %s/%s into %s/%s: %w",
-				res.Source, res.Namespace, res.Target, res.ToNS, err)
-		}
-		res.add(wr)
-		batch, batchBytes = batch[:0], 0
-		res.Elapsed = time.Since(began)
-		if opt.Progress != nil {
-			opt.Progress(res)
-		}
-		return nil
-	}
 
 	// Parts are read newest first, so the first record of a key is its
 	// state at the restored moment and older ones are skipped.
@@ -141,21 +126,17 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 			}
 			newer[kh] = struct{}{}
 		}
-		if !rec.Deleted {
-			res.Records++
-		}
-		kind, counted := idx.classify(rec, opt.Mode, now)
-		if !counted {
-			return nil
-		}
-		res.Diff.note(kind, rec.Key)
-		if opt.DryRun || (kind != Add && kind != Change && kind != Delete) {
+		kind, counted := w.classify(idx, rec)
+		if !counted || opt.DryRun ||
+			(kind != Add && kind != Change && kind != Delete) {
 			return nil
 		}
 		batch = append(batch, *rec)
 		batchBytes += len(rec.Key) + len(rec.Value) + len(rec.Metadata)
 		if len(batch) >= opt.BatchRecords || batchBytes >= opt.BatchBytes {
-			return flush()
+			err := w.send(batch)
+			batch, batchBytes = nil, 0
+			return err
 		}
 		return nil
 	}
@@ -164,11 +145,123 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 			break
 		}
 	}
-	if err == nil {
-		err = flush()
+	if err == nil && len(batch) > 0 {
+		err = w.send(batch)
 	}
+	// A write error explains a cancelled read, so it comes first.
+	if werr := w.wait(); werr != nil {
+		err = werr
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	res.Elapsed = time.Since(began)
 	return res, err
+}
+
+// writeWorkers returns how many batches are written at once: more than
+// one only for targets that allow it, so decoding the next batch overlaps
+// with the target storing the last. A restore holds at most one record of
+// each key, so batches never race on a key.
+func writeWorkers(t source.Source) int {
+	if c, ok := t.(source.ConcurrentWriter); ok && c.WriteConcurrency() > 1 {
+		return c.WriteConcurrency()
+	}
+	return 1
+}
+
+// writers sends batches to the target from its worker goroutines and
+// folds their results into one Result.
+type writers struct {
+	workers int
+	batches chan []source.Record
+	errs    chan error
+	ctx     context.Context
+	cancel  context.CancelFunc
+	mode    source.WriteMode
+	now     time.Time
+
+	mu  sync.Mutex
+	res *Result
+}
+
+func newWriters(ctx context.Context, it Item, opt Options, now time.Time,
+	res *Result, began time.Time) *writers {
+	ctx, cancel := context.WithCancel(ctx)
+	n := writeWorkers(it.To.Src)
+	w := &writers{
+		workers: n,
+		batches: make(chan []source.Record, n),
+		errs:    make(chan error, n),
+		ctx:     ctx,
+		cancel:  cancel,
+		mode:    opt.Mode,
+		now:     now,
+		res:     res,
+	}
+	for range n {
+		go func() {
+			var failed error
+			for b := range w.batches {
+				if failed != nil {
+					continue // drain, so send never blocks
+				}
+				wr, err := it.To.Src.Write(ctx, it.Namespace, b, opt.Mode, now)
+				if err != nil {
+					failed = fmt.Errorf("restore %s/%s into %s/%s: %w",
+						res.Source, res.Namespace, res.Target, res.ToNS, err)
+					cancel()
+					continue
+				}
+				w.mu.Lock()
+				res.add(wr)
+				res.Elapsed = time.Since(began)
+				if opt.Progress != nil {
+					opt.Progress(*res)
+				}
+				w.mu.Unlock()
+			}
+			w.errs <- failed
+		}()
+	}
+	return w
+}
+
+// classify notes what restoring rec does, under the result's lock.
+func (w *writers) classify(idx targetIndex, rec *source.Record) (Kind, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !rec.Deleted {
+		w.res.Records++
+	}
+	kind, counted := idx.classify(rec, w.mode, w.now)
+	if counted {
+		w.res.Diff.note(kind, rec.Key)
+	}
+	return kind, counted
+}
+
+// send queues a batch; it fails once a worker has failed, so the reading
+// stops early.
+func (w *writers) send(b []source.Record) error {
+	select {
+	case w.batches <- b:
+		return nil
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+}
+
+// wait closes the queue and returns the first write error.
+func (w *writers) wait() error {
+	close(w.batches)
+	var first error
+	for range w.workers {
+		if err := <-w.errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	w.cancel()
+	return first
 }
 
 // add counts a write. Keys the target gained after readTarget indexed it

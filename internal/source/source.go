@@ -96,6 +96,14 @@ type Describer interface {
 	Describe() string
 }
 
+// ConcurrentWriter is implemented by sources that accept several Write
+// calls at once for one namespace, when no two calls hold the same key.
+// Sources without it get one Write at a time, in record order.
+type ConcurrentWriter interface {
+	// WriteConcurrency returns how many Write calls may run at once.
+	WriteConcurrency() int
+}
+
 // ErrUnknownNamespace is returned by Read and Write for a namespace the
 // source does not have.
 var ErrUnknownNamespace = errors.New("unknown namespace")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -119,32 +120,82 @@ type producer struct {
 	out    chan<- batch
 }
 
+// dumpWorkers is how many DUMP transactions run at once, each on its own
+// connection, so Redis serves one batch while the records of another are
+// processed.
+const dumpWorkers = 3
+
+// run scans the namespace and has dumpWorkers goroutines read the
+// batches of keys. Records of different batches may arrive out of order.
 func (p *producer) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	keys := make(chan []string, dumpWorkers)
+	errs := make(chan error, dumpWorkers+1)
+	var wg sync.WaitGroup
+	for range dumpWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.dumpBatches(ctx, keys); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	if err := p.scan(ctx, keys); err != nil {
+		errs <- err
+	}
+	close(keys)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// scan sends the keys of the namespace in batches of at most p.src.batch.
+func (p *producer) scan(ctx context.Context, out chan<- []string) error {
 	var cursor uint64
 	for {
 		keys, next, err := p.client.Scan(ctx, cursor, p.ns.Match,
 			int64(p.src.scanCount)).Result()
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // a worker failed and reports why
+			}
 			return p.wrap(err)
 		}
 		for len(keys) > 0 {
 			n := min(len(keys), p.src.batch)
-			recs, err := dump(ctx, p.client, keys[:n], nil)
-			if err != nil {
-				return p.wrap(err)
+			select {
+			case out <- keys[:n]:
+			case <-ctx.Done():
+				return nil
 			}
 			keys = keys[n:]
-			select {
-			case p.out <- batch{records: recs}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
 		}
 		if next == 0 {
 			return nil
 		}
 		cursor = next
 	}
+}
+
+func (p *producer) dumpBatches(ctx context.Context, in <-chan []string) error {
+	for keys := range in {
+		recs, err := dump(ctx, p.client, keys, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return p.wrap(err)
+		}
+		select {
+		case p.out <- batch{records: recs}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (p *producer) wrap(err error) error {

@@ -131,3 +131,7 @@ func isBusyKey(err error) bool {
 	}
 	return strings.HasPrefix(redisErr.Error(), "BUSYKEY ")
 }
+
+// WriteConcurrency lets a restore run three pipelines at once, each on
+// its own connection, so Redis works while the next batch is decoded.
+func (s *Source) WriteConcurrency() int { return 3 }
