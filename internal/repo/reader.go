@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/lifeline-backup/lifeline/internal/blob"
 	"github.com/lifeline-backup/lifeline/internal/codec"
+	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 )
 
@@ -72,11 +74,24 @@ func (s *Snapshot) Entry(src, ns string) (Namespace, bool) {
 func (r *Repo) Verify(ctx context.Context, parts []Part) error {
 	for _, p := range parts {
 		for _, c := range p.Entry.Chunks {
-			_, err := r.getSealed(ctx, p.Snapshot.dataKey, c.Name)
-			if err != nil {
-				return fmt.Errorf("backup %s: %w", p.Snapshot.ID, err)
+			if err := r.authenticate(ctx, p.Snapshot, c); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// authenticate reads one chunk and checks its seal, without decompressing
+// or decoding it.
+func (r *Repo) authenticate(ctx context.Context, s *Snapshot, c Chunk) error {
+	body, err := blob.ReadAll(ctx, r.store, c.Name)
+	if err != nil {
+		return fmt.Errorf("backup %s: read %s: %w", s.ID, c.Name, err)
+	}
+	if _, err := seal.Open(s.dataKey, c.Name, body); err != nil {
+		return fmt.Errorf("backup %s: open %s: %w (%w)", s.ID, c.Name,
+			ErrDamaged, err)
 	}
 	return nil
 }
