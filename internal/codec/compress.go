@@ -118,6 +118,11 @@ func Decompress(payload []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decompress: %w", err)
 		}
+		// The zstd decoder takes empty input for an empty stream, but
+		// Compress always writes a frame: no frame means a cut payload.
+		if len(body) == 0 {
+			return nil, fmt.Errorf("decompress zstd: no frame")
+		}
 		out, err := dec.DecodeAll(body, nil)
 		if err != nil {
 			return nil, fmt.Errorf("decompress zstd: %w", err)

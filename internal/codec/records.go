@@ -63,13 +63,35 @@ func (e *Encoder) Reset() { e.buf.Reset() }
 
 // Decoder reads records framed by Encoder.
 type Decoder struct {
+	r   *bytes.Reader
 	dec *msgpack.Decoder
 	rec source.Record
 }
 
 // NewDecoder reads records from data.
 func NewDecoder(data []byte) *Decoder {
-	return &Decoder{dec: msgpack.NewDecoder(bytes.NewReader(data))}
+	r := bytes.NewReader(data)
+	return &Decoder{r: r, dec: msgpack.NewDecoder(r)}
+}
+
+// bytes reads one byte string. It checks the length in the header
+// against the bytes left before allocating, so a damaged header cannot
+// make it allocate gigabytes.
+func (d *Decoder) bytes() ([]byte, error) {
+	n, err := d.dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n == -1 {
+		return nil, nil
+	}
+	if n > d.r.Len() {
+		return nil, fmt.Errorf("byte string of %d bytes, only %d left",
+			n, d.r.Len())
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(d.r, b)
+	return b, err
 }
 
 // ErrCorrupt is returned by Decoder.Next for bytes that do not frame a
@@ -93,17 +115,17 @@ func (d *Decoder) Next() (*source.Record, error) {
 	r := &d.rec
 	*r = source.Record{}
 	var expires int64
-	if r.Key, err = d.dec.DecodeBytes(); err == nil {
-		if r.Value, err = d.dec.DecodeBytes(); err == nil {
-			if r.Metadata, err = d.dec.DecodeBytes(); err == nil {
-				if expires, err = d.dec.DecodeInt64(); err == nil {
-					r.Deleted, err = d.dec.DecodeBool()
-				}
-			}
-		}
+	fields := []func() error{
+		func() (err error) { r.Key, err = d.bytes(); return },
+		func() (err error) { r.Value, err = d.bytes(); return },
+		func() (err error) { r.Metadata, err = d.bytes(); return },
+		func() (err error) { expires, err = d.dec.DecodeInt64(); return },
+		func() (err error) { r.Deleted, err = d.dec.DecodeBool(); return },
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	for _, read := range fields {
+		if err := read(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
 	}
 	if expires != 0 {
 		r.ExpiresAt = time.Unix(0, expires).UTC()

@@ -53,7 +53,9 @@ func (r *Repo) Check(ctx context.Context, opt CheckOptions) (*CheckResult, error
 	}
 	res := &CheckResult{Backups: len(ids)}
 	for _, id := range ids {
-		s, err := r.LoadSnapshot(ctx, id)
+		// Check reads every manifest afresh: a cached copy would hide
+		// damage done since it was loaded.
+		s, err := r.loadSnapshot(ctx, id)
 		if err != nil {
 			res.Problems = append(res.Problems, Problem{
 				Object: snapshotName(id), Backups: []string{id}, Err: err,

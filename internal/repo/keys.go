@@ -137,7 +137,6 @@ func (r *Repo) Rewrap(ctx context.Context, l *Lock) (RewrapResult, error) {
 	return res, errors.Join(errs...)
 }
 
-
 func (r *Repo) addWrap(ctx context.Context, snapID string, k seal.Key) error {
 	dk, err := r.dataKey(ctx, snapID)
 	if err != nil {

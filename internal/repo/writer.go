@@ -201,6 +201,14 @@ func newChunker(w *Writer, prefix string) *chunker {
 }
 
 func (c *chunker) add(ctx context.Context, r *source.Record) error {
+	// A record that would push the chunk past ChunkSize starts a new one,
+	// so a large record fills a chunk alone.
+	size := len(r.Key) + len(r.Value) + len(r.Metadata)
+	if c.records > 0 && c.enc.Len()+size > ChunkSize {
+		if err := c.cut(ctx); err != nil {
+			return err
+		}
+	}
 	if err := c.enc.Encode(r); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -21,6 +22,9 @@ func (k Key) Bytes() []byte { return k.secret }
 
 // String returns the key id, never the key.
 func (k Key) String() string { return "key " + k.ID }
+
+// GoString keeps the key material out of %#v.
+func (k Key) GoString() string { return "seal.Key{ID: " + strconv.Quote(k.ID) + "}" }
 
 // LogValue keeps the key material out of logs.
 func (k Key) LogValue() slog.Value { return slog.StringValue(k.ID) }
@@ -96,6 +100,25 @@ func NewKeyring(keys ...Key) (*Keyring, error) {
 	}
 	return &Keyring{keys: keys}, nil
 }
+
+// String lists the key ids, never the keys.
+func (r Keyring) String() string {
+	var ids []string
+	for _, k := range r.keys {
+		ids = append(ids, k.ID)
+	}
+	return "keyring [" + strings.Join(ids, ", ") + "]"
+}
+
+// GoString keeps the key material out of %#v.
+func (r Keyring) GoString() string { return r.String() }
+
+// LogValue keeps the key material out of logs.
+func (r Keyring) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// Format prints the key ids for every verb, so no verb of fmt can reach
+// the key material in the unexported fields.
+func (r Keyring) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // Primary returns the key that encrypts new backups.
 func (r *Keyring) Primary() Key { return r.keys[0] }
