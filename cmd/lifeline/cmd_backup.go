@@ -83,22 +83,54 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	targets, closeAll, err := openBackupSources(srcs)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	d, err := newDispatcher(c, r, log)
+	if err != nil {
+		return err
+	}
+	m, err := doBackup(ctx, log, r, targets, tier, compression(c))
+	reportBackup(ctx, d, sourceNames(targets), tier, m, err)
+	return err
+}
+
+// openBackupSources opens the adapters of the configured sources; the
+// returned function closes them.
+func openBackupSources(srcs []*config.Source) ([]backup.Source, func(),
+	error) {
 	var targets []backup.Source
+	closeAll := func() {
+		for _, t := range targets {
+			t.Src.Close()
+		}
+	}
 	for _, s := range srcs {
 		src, err := openSource(s)
 		if err != nil {
-			return err
+			closeAll()
+			return nil, nil, err
 		}
-		defer src.Close()
 		targets = append(targets, backup.Source{Name: s.Name, Type: s.Type,
 			Src: src})
 	}
-	return doBackup(ctx, log, r, targets, tier, compression(c))
+	return targets, closeAll, nil
+}
+
+func sourceNames(targets []backup.Source) []string {
+	var out []string
+	for _, t := range targets {
+		out = append(out, t.Name)
+	}
+	return out
 }
 
 // doBackup runs one backup and logs its steps; demo shares it.
 func doBackup(ctx context.Context, log *slog.Logger, r *repo.Repo,
-	targets []backup.Source, tier repo.Tier, comp codec.Compression) error {
+	targets []backup.Source, tier repo.Tier,
+	comp codec.Compression) (*repo.Manifest, error) {
 	began := time.Now()
 	log.Info("backup started", "tier", tier, "sources", len(targets))
 	m, err := backup.Run(ctx, r, targets, backup.Options{
@@ -124,9 +156,9 @@ func doBackup(ctx context.Context, log *slog.Logger, r *repo.Repo,
 			"duration_ms", time.Since(began).Milliseconds())
 	}
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return m, fmt.Errorf("backup: %w", err)
 	}
-	return nil
+	return m, nil
 }
 
 // selectSources returns the configured sources with the given names, or

@@ -108,8 +108,8 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer src.Close()
-	err = doBackup(ctx, log, r, []backup.Source{{Name: "app", Type: "bolt",
-		Src: src}}, repo.Full, compression(c))
+	_, err = doBackup(ctx, log, r, []backup.Source{{Name: "app",
+		Type: "bolt", Src: src}}, repo.Full, compression(c))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -29,6 +30,10 @@ type Config struct {
 	Notify      Notify     `yaml:"notify"`
 	Schedule    Schedule   `yaml:"schedule"`
 	Serve       Serve      `yaml:"serve"`
+	// StateDir holds local state that can be rebuilt, such as which
+	// alerts were sent. Default: $XDG_STATE_HOME/lifeline, else
+	// ~/.local/state/lifeline.
+	StateDir string `yaml:"state_dir"`
 
 	// Path is the file the configuration was read from.
 	Path string `yaml:"-"`
@@ -110,6 +115,12 @@ type Schedule struct {
 type Serve struct {
 	// Listen is the address of /metrics and /healthz.
 	Listen string `yaml:"listen"`
+	// StopTimeout is how long a stop waits for a running job before
+	// cancelling it; default 5m.
+	StopTimeout Duration `yaml:"stop_timeout"`
+	// LockWait is how long a scheduled job waits for a lock held by
+	// another process before it fails; default 30m.
+	LockWait Duration `yaml:"lock_wait"`
 }
 
 // Defaults of the schedule and retention.
@@ -243,6 +254,15 @@ func (c *Config) applyDefaults() {
 	if c.Serve.Listen == "" {
 		c.Serve.Listen = DefaultListen
 	}
+	if c.Serve.StopTimeout == 0 {
+		c.Serve.StopTimeout = Duration(5 * time.Minute)
+	}
+	if c.Serve.LockWait == 0 {
+		c.Serve.LockWait = Duration(30 * time.Minute)
+	}
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir()
+	}
 }
 
 func (c *Config) validateKeys(add func(int, string, ...any)) {
@@ -318,4 +338,15 @@ func (c *Config) SourceNames() []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "lifeline")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "lifeline-state")
+	}
+	return filepath.Join(home, ".local", "state", "lifeline")
 }

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lifeline-backup/lifeline/internal/config"
+	"github.com/lifeline-backup/lifeline/internal/metrics"
+	"github.com/lifeline-backup/lifeline/internal/notify"
+	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/schedule"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "run backups and prune on a schedule, with metrics",
+		usage:   "lifeline serve [--config FILE]",
+		help: `Runs the jobs of the config on cron expressions in UTC until stopped:
+
+  backup-incremental  schedule.incremental, default "0 * * * *"
+  backup-full         schedule.full, default "0 2 * * *"; then prune,
+                      unless schedule.prune_after_full is false
+  backup-complete     schedule.complete, default "0 3 * * 0"
+
+Jobs never overlap: a job that becomes due while another runs waits and
+runs after it. A job whose last run was missed while the daemon was down
+runs once at start. A job that finds the repository locked by another
+process waits for the lock up to serve.lock_wait (default 30m).
+
+Failures, and the first success after a failure, go to the notifiers of
+notify:. Logs are JSON lines on standard output (text on a terminal).
+The HTTP server at serve.listen (default 127.0.0.1:9877) serves
+Prometheus metrics at /metrics and lifeline's own health at /healthz.
+
+SIGTERM or SIGINT stops the daemon: the running job may finish within
+serve.stop_timeout (default 5m), else it is cancelled; the log says
+which.
+
+Examples:
+  lifeline serve --config /etc/lifeline/lifeline.yaml`,
+		run: runServe,
+	})
+}
+
+// daemon is the state of one serve process.
+type daemon struct {
+	cfg     *config.Config
+	repo    *repo.Repo
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	notify  *notify.Dispatcher
+	clock   schedule.Clock
+	started time.Time
+}
+
+func runServe(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) > 0 {
+		return usagef("serve takes no arguments, got %q", args)
+	}
+	log, err := env.newLogger()
+	if err != nil {
+		return err
+	}
+	c, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	r, err := openRepo(ctx, c)
+	if err != nil {
+		return err
+	}
+	d := &daemon{cfg: c, repo: r, log: log, metrics: metrics.New(),
+		clock: schedule.RealClock()}
+	d.started = d.clock.Now()
+	if d.notify, err = newDispatcher(c, r, log); err != nil {
+		return err
+	}
+	sched, err := d.scheduler()
+	if err != nil {
+		return err
+	}
+	srv, err := d.listen()
+	if err != nil {
+		return err
+	}
+	log.Info("serve started", "listen", srv.Addr, "repository",
+		r.Store().String())
+	runErr := sched.Run(ctx)
+	shutdown, cancel := context.WithTimeout(context.Background(),
+		10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	log.Info("serve stopped")
+	return runErr
+}
+
+// scheduler registers the backup jobs of the config.
+func (d *daemon) scheduler() (*schedule.Scheduler, error) {
+	s, err := schedule.New(d.clock, d.log, schedule.Options{
+		LastRun:     d.lastRun,
+		StopTimeout: d.cfg.Serve.StopTimeout.Std(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	jobs := []struct {
+		tier repo.Tier
+		spec string
+	}{
+		{repo.Incremental, d.cfg.Schedule.Incremental},
+		{repo.Full, d.cfg.Schedule.Full},
+		{repo.Complete, d.cfg.Schedule.Complete},
+	}
+	for _, j := range jobs {
+		err := s.Add(schedule.Job{Name: "backup-" + string(j.tier),
+			Spec: j.spec, Run: d.backupJob(j.tier)})
+		if err != nil {
+			return nil, fmt.Errorf("config %s: schedule: %w", d.cfg.Path, err)
+		}
+	}
+	return s, nil
+}
+
+// lastRun returns the start of the newest backup of a job's tier, so a
+// run missed while the daemon was down runs once at start.
+func (d *daemon) lastRun(ctx context.Context, job string) (time.Time, error) {
+	snaps, _, err := d.repo.Snapshots(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for i := len(snaps) - 1; i >= 0; i-- {
+		if "backup-"+string(snaps[i].Tier) == job {
+			return snaps[i].Time, nil
+		}
+	}
+	return time.Time{}, nil
+}
+
+func (d *daemon) backupJob(tier repo.Tier) func(context.Context, time.Time) error {
+	return func(ctx context.Context, _ time.Time) error {
+		err := d.backup(ctx, tier)
+		d.metrics.Job("backup-"+string(tier), err, d.clock.Now())
+		if err != nil || tier != repo.Full || !*d.cfg.Schedule.PruneAfterFull {
+			return err
+		}
+		res, err := withLock(d, ctx, func() (pruneResult, error) {
+			return doPrune(ctx, d.log, d.repo, d.cfg.Retention, false,
+				d.clock.Now)
+		})
+		d.metrics.Job("prune", err, d.clock.Now())
+		d.metrics.Pruned(res.Backups, res.Objects, res.Bytes)
+		d.notify.Report(context.WithoutCancel(ctx), "prune", "", "", err, nil)
+		return err
+	}
+}
+
+func (d *daemon) backup(ctx context.Context, tier repo.Tier) error {
+	srcs, err := selectSources(d.cfg, nil)
+	if err != nil {
+		return err
+	}
+	targets, closeAll, err := openBackupSources(srcs)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	began := d.clock.Now()
+	m, err := withLock(d, ctx, func() (*repo.Manifest, error) {
+		return doBackup(ctx, d.log, d.repo, targets, tier,
+			compression(d.cfg))
+	})
+	failed := sourceErrors(err)
+	for _, name := range sourceNames(targets) {
+		serr := failed[name]
+		if serr == nil && m == nil {
+			serr = err
+		}
+		var records, bytes int64
+		if m != nil {
+			records = sourceRecords(m, name)
+			bytes = m.StoredBytes()
+		}
+		d.metrics.Backup(name, string(tier), d.clock.Now().Sub(began),
+			records, bytes, serr, d.clock.Now())
+	}
+	reportBackup(ctx, d.notify, sourceNames(targets), tier, m, err)
+	return err
+}
+
+// withLock retries fn while the repository is locked by another process,
+// up to serve.lock_wait.
+func withLock[T any](d *daemon, ctx context.Context,
+	fn func() (T, error)) (T, error) {
+	began := d.clock.Now()
+	deadline := began.Add(d.cfg.Serve.LockWait.Std())
+	for {
+		v, err := fn()
+		if !errors.Is(err, repo.ErrLocked) || !d.clock.Now().Before(deadline) {
+			d.metrics.LockWait(d.clock.Now().Sub(began))
+			return v, err
+		}
+		d.log.Info("repository locked, waiting", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-d.clock.After(10 * time.Second):
+		}
+	}
+}
+
+// listen starts the HTTP server of /metrics and /healthz.
+func (d *daemon) listen() (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.HandleFunc("GET /healthz", d.health)
+	srv := &http.Server{
+		Addr:              d.cfg.Serve.Listen,
+		Handler:           http.MaxBytesHandler(mux, 1<<16),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    1 << 16,
+	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve: listen on %s: %w; set serve.listen "+
+			"in the config", srv.Addr, err)
+	}
+	srv.Addr = ln.Addr().String()
+	go func() {
+		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			d.log.Error("http server stopped", "error", err.Error())
+		}
+	}()
+	return srv, nil
+}
+
+func (d *daemon) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]any{
+		"status":         "ok",
+		"started_at":     d.started.UTC().Format(time.RFC3339),
+		"uptime_seconds": int64(d.clock.Now().Sub(d.started).Seconds()),
+	})
+}
