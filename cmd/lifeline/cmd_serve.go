@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/config"
+	"github.com/lifeline-backup/lifeline/internal/drill"
 	"github.com/lifeline-backup/lifeline/internal/metrics"
 	"github.com/lifeline-backup/lifeline/internal/notify"
 	"github.com/lifeline-backup/lifeline/internal/repo"
@@ -28,6 +29,9 @@ func init() {
   backup-full         schedule.full, default "0 2 * * *"; then prune,
                       unless schedule.prune_after_full is false
   backup-complete     schedule.complete, default "0 3 * * 0"
+  drill               drill.schedule, default "0 4 1 */3 *" (quarterly):
+                      a drill of every bbolt source and every source
+                      with a drill target
 
 Jobs never overlap: a job that becomes due while another runs waits and
 runs after it. A job whose last run was missed while the daemon was down
@@ -125,12 +129,44 @@ func (d *daemon) scheduler() (*schedule.Scheduler, error) {
 			return nil, fmt.Errorf("config %s: schedule: %w", d.cfg.Path, err)
 		}
 	}
+	err = s.Add(schedule.Job{Name: "drill", Spec: d.cfg.Drill.Schedule,
+		Run: d.drillJob})
+	if err != nil {
+		return nil, fmt.Errorf("config %s: drill schedule: %w", d.cfg.Path,
+			err)
+	}
 	return s, nil
+}
+
+// drillJob drills every source that can be drilled: bbolt sources, and
+// sources with a drill target.
+func (d *daemon) drillJob(ctx context.Context, _ time.Time) error {
+	var errs []error
+	for i := range d.cfg.Sources {
+		s := &d.cfg.Sources[i]
+		if s.Type != "bolt" && s.Drill.Target == "" {
+			continue
+		}
+		res, err := withLock(d, ctx, func() (*drill.Result, error) {
+			return drillSource(ctx, d.log, d.cfg, d.repo, s, time.Time{},
+				d.clock.Now)
+		})
+		err = drillError(s.Name, res, err)
+		d.notify.Report(context.WithoutCancel(ctx), "drill", s.Name, "",
+			err, nil)
+		errs = append(errs, err)
+	}
+	err := errors.Join(errs...)
+	d.metrics.Job("drill", err, d.clock.Now())
+	return err
 }
 
 // lastRun returns the start of the newest backup of a job's tier, so a
 // run missed while the daemon was down runs once at start.
 func (d *daemon) lastRun(ctx context.Context, job string) (time.Time, error) {
+	if job == "drill" {
+		return d.lastDrill(ctx)
+	}
 	snaps, _, err := d.repo.Snapshots(ctx)
 	if err != nil {
 		return time.Time{}, err
@@ -251,4 +287,12 @@ func (d *daemon) health(w http.ResponseWriter, _ *http.Request) {
 		"started_at":     d.started.UTC().Format(time.RFC3339),
 		"uptime_seconds": int64(d.clock.Now().Sub(d.started).Seconds()),
 	})
+}
+
+func (d *daemon) lastDrill(ctx context.Context) (time.Time, error) {
+	results, _, err := drill.List(ctx, d.repo)
+	if err != nil || len(results) == 0 {
+		return time.Time{}, err
+	}
+	return results[len(results)-1].Started, nil
 }

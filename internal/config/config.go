@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,7 @@ type Config struct {
 	Notify      Notify     `yaml:"notify"`
 	Schedule    Schedule   `yaml:"schedule"`
 	Serve       Serve      `yaml:"serve"`
+	Drill       Drill      `yaml:"drill"`
 	// StateDir holds local state that can be rebuilt, such as which
 	// alerts were sent. Default: $XDG_STATE_HOME/lifeline, else
 	// ~/.local/state/lifeline.
@@ -64,7 +66,34 @@ type Source struct {
 	URL        string      `yaml:"url"`
 	Path       string      `yaml:"path"`
 	Namespaces []Namespace `yaml:"namespaces"`
+	Objectives Objectives  `yaml:"objectives"`
+	Drill      SourceDrill `yaml:"drill"`
 	Line       int         `yaml:"-"`
+}
+
+// Objectives are the recovery objectives of a source: the largest data
+// loss (RPO) and the longest restore (RTO) it may have. Zero means none.
+type Objectives struct {
+	RPO Duration `yaml:"rpo"`
+	RTO Duration `yaml:"rto"`
+}
+
+// SourceDrill says where drills of a source restore to.
+type SourceDrill struct {
+	// Target names another configured source of the same type, used as
+	// scratch space. A bbolt source without one drills into a temporary
+	// file.
+	Target string `yaml:"target"`
+}
+
+// Drill configures the drills of serve.
+type Drill struct {
+	// Schedule is a cron expression in UTC; default quarterly,
+	// "0 4 1 */3 *".
+	Schedule string `yaml:"schedule"`
+	// ExpiryTolerance is how far a restored expiry may be from the
+	// backed-up one; default 2s.
+	ExpiryTolerance Duration `yaml:"expiry_tolerance"`
 }
 
 // Namespace is one namespace of a source: a key pattern and database
@@ -129,6 +158,7 @@ const (
 	DefaultFullSchedule        = "0 2 * * *"
 	DefaultCompleteSchedule    = "0 3 * * 0"
 	DefaultListen              = "127.0.0.1:9877"
+	DefaultDrillSchedule       = "0 4 1 */3 *"
 )
 
 // SourceTypes lists the source types this version supports.
@@ -207,6 +237,7 @@ func (c *Config) validate() error {
 	c.validateKeys(add)
 	c.validateSources(add)
 	c.validateNotify(add)
+	c.validateDrills(add)
 	c.applyDefaults()
 	return errors.Join(errs...)
 }
@@ -259,6 +290,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Serve.LockWait == 0 {
 		c.Serve.LockWait = Duration(30 * time.Minute)
+	}
+	if c.Drill.Schedule == "" {
+		c.Drill.Schedule = DefaultDrillSchedule
+	}
+	if c.Drill.ExpiryTolerance == 0 {
+		c.Drill.ExpiryTolerance = Duration(2 * time.Second)
 	}
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir()
@@ -349,4 +386,53 @@ func defaultStateDir() string {
 		return filepath.Join(os.TempDir(), "lifeline-state")
 	}
 	return filepath.Join(home, ".local", "state", "lifeline")
+}
+
+// validateDrills refuses a drill target that is missing, of another
+// type, or the source itself: a drill cleans its target afterwards.
+func (c *Config) validateDrills(add func(int, string, ...any)) {
+	for _, s := range c.Sources {
+		name := s.Drill.Target
+		if name == "" {
+			continue
+		}
+		t, ok := c.Source(name)
+		switch {
+		case !ok:
+			add(s.Line, "source %q: drill target %q is not a configured "+
+				"source", s.Name, name)
+		case t.Type != s.Type:
+			add(s.Line, "source %q: drill target %q is of type %s, not %s",
+				s.Name, name, t.Type, s.Type)
+		case sameStore(&s, t):
+			add(s.Line, "source %q: drill target %q is the source itself; "+
+				"drills write into and then empty their target, so use a "+
+				"spare database, server or file", s.Name, name)
+		}
+	}
+}
+
+// sameStore reports whether two sources name the same data: the same
+// source, Redis URL or bbolt path.
+func sameStore(a, b *Source) bool {
+	if a.Name == b.Name {
+		return true
+	}
+	if a.Type == "bolt" {
+		pa, _ := filepath.Abs(a.Path)
+		pb, _ := filepath.Abs(b.Path)
+		return pa == pb
+	}
+	ua, erra := url.Parse(a.URL)
+	ub, errb := url.Parse(b.URL)
+	if erra != nil || errb != nil {
+		return a.URL == b.URL
+	}
+	db := func(u *url.URL) string {
+		if d := strings.Trim(u.Path, "/"); d != "" {
+			return d
+		}
+		return "0"
+	}
+	return strings.EqualFold(ua.Host, ub.Host) && db(ua) == db(ub)
 }

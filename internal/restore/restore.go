@@ -47,6 +47,10 @@ type Options struct {
 	DryRun bool
 	// Progress, if set, is called after every batch.
 	Progress func(Result)
+	// Written, if set, is called with every record the restore sends
+	// to the target (added, changed or deleted), before it is sent.
+	// Drills use it to learn what the target must hold afterwards.
+	Written func(it *Item, rec *source.Record)
 }
 
 // SampleSize is how many keys of each kind a Result keeps.
@@ -130,6 +134,9 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 		if !counted || opt.DryRun ||
 			(kind != Add && kind != Change && kind != Delete) {
 			return nil
+		}
+		if opt.Written != nil {
+			opt.Written(&it, rec)
 		}
 		batch = append(batch, *rec)
 		batchBytes += len(rec.Key) + len(rec.Value) + len(rec.Metadata)
