@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lifeline-backup/lifeline/internal/blob"
+	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/seal"
 )
 
@@ -134,7 +135,47 @@ func (r *Repo) Rewrap(ctx context.Context, l *Lock) (RewrapResult, error) {
 		}
 		r.forgetSnapshot(id)
 	}
+	if err := r.resealDrills(ctx, l); err != nil {
+		errs = append(errs, err)
+	}
 	return res, errors.Join(errs...)
+}
+
+// resealDrills moves drill results sealed under other keys to the first
+// key of the keyring. Drill results are small, so they are re-sealed
+// whole rather than wrapped.
+func (r *Repo) resealDrills(ctx context.Context, l *Lock) error {
+	primary := r.keys.Primary()
+	var errs []error
+	for info, err := range r.store.List(ctx, "drills/") {
+		if err != nil {
+			return fmt.Errorf("list drill results: %w", err)
+		}
+		rest := strings.TrimPrefix(info.Name, "drills/")
+		id, keyID, _ := strings.Cut(rest, "/")
+		k, ok := r.keys.Get(keyID)
+		if keyID == primary.ID || !ok {
+			continue
+		}
+		if err := l.Check(ctx); err != nil {
+			return err
+		}
+		plain, err := r.getSealed(ctx, k.Bytes(), info.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("drill result %s: %w", id, err))
+			continue
+		}
+		name := "drills/" + id + "/" + primary.ID
+		_, err = r.putSealed(ctx, primary.Bytes(), name, codec.Zstd, plain)
+		if err != nil && !errors.Is(err, blob.ErrExists) {
+			errs = append(errs, err)
+			continue
+		}
+		if err := r.delete(ctx, info.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *Repo) addWrap(ctx context.Context, snapID string, k seal.Key) error {
