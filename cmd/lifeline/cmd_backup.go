@@ -92,7 +92,8 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := doBackup(ctx, log, r, targets, tier, compression(c))
+	m, err := doBackup(ctx, log, r, targets, tier, compression(c),
+		newProgress(env.stderr, "backing up"))
 	reportBackup(ctx, d, sourceNames(targets), tier, m, err)
 	return err
 }
@@ -129,17 +130,20 @@ func sourceNames(targets []backup.Source) []string {
 
 // doBackup runs one backup and logs its steps; demo shares it.
 func doBackup(ctx context.Context, log *slog.Logger, r *repo.Repo,
-	targets []backup.Source, tier repo.Tier,
-	comp codec.Compression) (*repo.Manifest, error) {
+	targets []backup.Source, tier repo.Tier, comp codec.Compression,
+	prog *progressLine) (*repo.Manifest, error) {
 	began := time.Now()
 	log.Info("backup started", "tier", tier, "sources", len(targets))
+	defer prog.clear()
 	m, err := backup.Run(ctx, r, targets, backup.Options{
 		Tier:        tier,
 		Compression: comp,
 		Progress: func(p backup.Progress) {
+			prog.update(p.Source+"/"+p.Namespace, p.Records)
 			if !p.Done {
 				return
 			}
+			prog.clear()
 			if p.Full {
 				log.Info("no earlier backup of the namespace: taking a "+
 					"full one", "source", p.Source, "namespace", p.Namespace)

@@ -109,7 +109,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	defer src.Close()
 	_, err = doBackup(ctx, log, r, []backup.Source{{Name: "app",
-		Type: "bolt", Src: src}}, repo.Full, compression(c))
+		Type: "bolt", Src: src}}, repo.Full, compression(c), nil)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (d *demo) restoreLatest(ctx context.Context, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	_, err = doRestore(ctx, log, r, items, source.KeepExisting, false)
+	_, err = doRestore(ctx, log, r, items, source.KeepExisting, false, nil)
 	return chains[0][0].Snapshot, err
 }
 

@@ -138,7 +138,8 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if o.replace {
 		mode = source.Replace
 	}
-	results, err := doRestore(ctx, log, r, items, mode, o.dryRun)
+	results, err := doRestore(ctx, log, r, items, mode, o.dryRun,
+		newProgress(env.stderr, "restoring"))
 	if o.diffFormat == "json" {
 		var reports []diffReport
 		for _, res := range results {
@@ -155,13 +156,17 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 // doRestore runs a restore and logs one summary per namespace; demo
 // shares it.
 func doRestore(ctx context.Context, log *slog.Logger, r *repo.Repo,
-	items []restore.Item, mode source.WriteMode,
-	dryRun bool) ([]restore.Result, error) {
+	items []restore.Item, mode source.WriteMode, dryRun bool,
+	prog *progressLine) ([]restore.Result, error) {
 	log.Info("restore started", "namespaces", len(items),
 		"dry_run", dryRun)
 	results, err := restore.Run(ctx, r, items, restore.Options{
 		Mode: mode, DryRun: dryRun,
+		Progress: func(res restore.Result) {
+			prog.update(res.Source+"/"+res.Namespace, res.Written)
+		},
 	})
+	prog.clear()
 	for i, res := range results {
 		if err != nil && i == len(results)-1 {
 			// The failed namespace: its error is the command's.

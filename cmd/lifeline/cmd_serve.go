@@ -210,7 +210,7 @@ func (d *daemon) backup(ctx context.Context, tier repo.Tier) error {
 	began := d.clock.Now()
 	m, err := withLock(d, ctx, func() (*repo.Manifest, error) {
 		return doBackup(ctx, d.log, d.repo, targets, tier,
-			compression(d.cfg))
+			compression(d.cfg), nil)
 	})
 	failed := sourceErrors(err)
 	for _, name := range sourceNames(targets) {
