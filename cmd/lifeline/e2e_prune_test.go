@@ -87,13 +87,13 @@ func readBoltBucket(t *testing.T, path string) map[string]string {
 }
 
 // pruneScenario is a local repository with ten simulated days of
-// backups of one bbolt source, and the content each backup holds.
+// backups of one bbolt source, and the content each backup contains.
 type pruneScenario struct {
 	*e2e
 	repoDir string
 	cfg     *config.Config
 	repo    *repo.Repo
-	// contents maps each backup id to the bucket's content it holds.
+	// contents maps each backup id to the bucket's content in it.
 	contents map[string]map[string]string
 	// complete, lastFull and last are the ids of the first backup (a
 	// complete one), of the last full backup, and of the newest backup.
@@ -122,7 +122,11 @@ func newPruneScenario(t *testing.T) *pruneScenario {
 	if s.repo, err = openRepo(ctx, s.cfg); err != nil {
 		t.Fatal(err)
 	}
-	targets, closeAll, err := openBackupSources(s.cfg.Sources)
+	srcs, err := selectSources(s.cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, closeAll, err := openBackupSources(srcs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +155,7 @@ func (s *pruneScenario) loadConfig() (*config.Config, error) {
 }
 
 // backup runs one backup at the time at and records content as what it
-// holds.
+// contains.
 func (s *pruneScenario) backup(targets []backup.Source, tier repo.Tier,
 	at time.Time, content map[string]string) string {
 	s.t.Helper()
@@ -260,8 +264,8 @@ func TestE2E_PruneFortyDaysLater(t *testing.T) {
 		t.Fatalf("prune: %v\nlog:\n%s", err, logs.String())
 	}
 
-	// Forty days on, only the complete backup (90 days) and the chain
-	// of the newest backup of the namespace are within the policy.
+	// Forty days on, only the complete backup (kept 90 days), the
+	// newest backup of the namespace and the chain it builds on remain.
 	want := []string{s.complete, s.lastFull}
 	for id := range s.contents {
 		if id > s.lastFull {
