@@ -213,28 +213,15 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 		}
 	}
 
-	var d *delta
-	base := ""
-	if rn.opt.Tier == repo.Incremental {
-		var err error
-		if d, err = rn.loadDelta(ctx, j); err != nil {
-			return err
-		}
-		if d != nil {
-			base = d.chain[0].Snapshot.ID
-		} else {
-			p.Full = true
-		}
-	}
-
-	it, err := j.src.Src.Read(ctx, j.ns)
+	rd, err := rn.openRead(ctx, j)
 	if err != nil {
 		return err
 	}
-	defer it.Close()
-	nw := rn.w.Namespace(j.src.Name, j.src.Type, j.ns, base)
+	defer rd.it.Close()
+	p.Full = rn.opt.Tier == repo.Incremental && rd.base == ""
+	nw := rn.w.Namespace(j.src.Name, j.src.Type, j.ns, rd.base)
 	for {
-		rec, err := it.Next(ctx)
+		rec, err := rd.it.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -243,7 +230,7 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 			report()
 			return err
 		}
-		if d != nil && !d.changed(rec) {
+		if rd.delta != nil && !rd.delta.changed(rec) {
 			continue
 		}
 		added, err := nw.Add(ctx, rec)
@@ -258,8 +245,11 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 			}
 		}
 	}
-	if d != nil {
-		n, err := d.tombstones(ctx, rn.repo, nw)
+	if c, ok := rd.it.(source.Cursored); ok {
+		nw.SetCursor(c.Cursor())
+	}
+	if rd.delta != nil {
+		n, err := rd.delta.tombstones(ctx, rn.repo, nw)
 		if err != nil {
 			return err
 		}
@@ -271,6 +261,50 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 	p.Done = true
 	report()
 	return nil
+}
+
+// reading is how one namespace is read: the iterator, the backup an
+// incremental builds on, and the change index to compare against when
+// the source has no change feed.
+type reading struct {
+	it    source.Iterator
+	base  string
+	delta *delta
+}
+
+// openRead picks how to read a namespace. A full backup reads it whole.
+// An incremental asks a source with a change feed for the changes after
+// the cursor of the namespace's newest backup; otherwise, or when that
+// cursor has expired, it reads the namespace whole and compares it with
+// the change index.
+func (rn *run) openRead(ctx context.Context, j job) (*reading, error) {
+	var parent *repo.Snapshot
+	if rn.opt.Tier == repo.Incremental {
+		parent = repo.Newest(rn.earlier, j.src.Name, j.ns, rn.w.Start())
+	}
+	if parent == nil {
+		it, err := j.src.Src.Read(ctx, j.ns)
+		return &reading{it: it}, err
+	}
+	rd := &reading{base: parent.ID}
+	entry, _ := parent.Entry(j.src.Name, j.ns)
+	if feed, ok := j.src.Src.(source.ChangeFeed); ok && entry.Cursor != nil {
+		it, err := feed.Changes(ctx, j.ns, entry.Cursor)
+		if err == nil {
+			rd.it = it
+			return rd, nil
+		}
+		if !errors.Is(err, source.ErrCursorExpired) {
+			return nil, err
+		}
+	}
+	d, err := rn.loadDelta(ctx, j, parent)
+	if err != nil {
+		return nil, err
+	}
+	rd.delta = d
+	rd.it, err = j.src.Src.Read(ctx, j.ns)
+	return rd, err
 }
 
 func containsString(list []string, s string) bool {

@@ -20,13 +20,10 @@ type delta struct {
 	index map[codec.Hash]*repo.IndexEntry
 }
 
-// loadDelta loads the change index of the namespace's newest backup. It
-// returns nil when there is none, and the namespace gets a full backup.
-func (rn *run) loadDelta(ctx context.Context, j job) (*delta, error) {
-	parent := repo.Newest(rn.earlier, j.src.Name, j.ns, rn.w.Start())
-	if parent == nil {
-		return nil, nil
-	}
+// loadDelta loads the change index of the namespace as of backup
+// parent.
+func (rn *run) loadDelta(ctx context.Context, j job,
+	parent *repo.Snapshot) (*delta, error) {
 	chain, err := rn.repo.Chain(ctx, parent, j.src.Name, j.ns)
 	if err != nil {
 		return nil, err

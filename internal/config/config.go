@@ -66,6 +66,24 @@ type Source struct {
 	URL        string      `yaml:"url"`
 	Path       string      `yaml:"path"`
 	Namespaces []Namespace `yaml:"namespaces"`
+	// Account is the Cloudflare account id of a cloudflare-kv source.
+	Account string `yaml:"account"`
+	// TokenEnv names the environment variable holding an API token
+	// (cloudflare-kv) or bearer token (http-snapshot).
+	TokenEnv string `yaml:"token_env"`
+	// Endpoints are the etcd client URLs.
+	Endpoints []string `yaml:"endpoints"`
+	// Bucket, Prefix, Endpoint, Region and PathStyle describe the bucket
+	// an s3-listing source lists; credentials come from
+	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+	Bucket    string `yaml:"bucket"`
+	Prefix    string `yaml:"prefix"`
+	Endpoint  string `yaml:"endpoint"`
+	Region    string `yaml:"region"`
+	PathStyle bool   `yaml:"path_style"`
+	// Full makes full backups capture a source that by default only
+	// complete backups carry (http-snapshot, s3-listing).
+	Full bool `yaml:"full"`
 	Objectives Objectives  `yaml:"objectives"`
 	Drill      SourceDrill `yaml:"drill"`
 	Line       int         `yaml:"-"`
@@ -102,7 +120,9 @@ type Namespace struct {
 	Name  string `yaml:"name"`
 	Match string `yaml:"match"`
 	DB    *int   `yaml:"db"`
-	Line  int    `yaml:"-"`
+	// Prefix is the key prefix of an etcd namespace.
+	Prefix string `yaml:"prefix"`
+	Line   int    `yaml:"-"`
 }
 
 // Retention is how long each tier of backup is kept.

@@ -104,6 +104,35 @@ type ConcurrentWriter interface {
 	WriteConcurrency() int
 }
 
+// Cursored is implemented by iterators of sources with a change feed: the
+// cursor names the position the read saw, such as an etcd revision or a
+// NATS stream sequence, so the next incremental asks for changes after
+// it. It is valid once Next has returned io.EOF.
+type Cursored interface {
+	Cursor() []byte
+}
+
+// ChangeFeed is implemented by sources that list their own changes, so
+// an incremental reads only what changed instead of the whole namespace.
+type ChangeFeed interface {
+	// Changes returns the records changed after cursor: the newest state
+	// of each changed key, at most one record per key, and tombstones for
+	// deleted keys. Its iterator implements Cursored.
+	// It returns ErrCursorExpired when the source no longer has the
+	// history back to cursor, and the caller falls back to a full read.
+	Changes(ctx context.Context, namespace string, cursor []byte) (Iterator, error)
+}
+
+// ErrCursorExpired is returned by ChangeFeed.Changes when the history
+// since the cursor is gone, for example compacted.
+var ErrCursorExpired = errors.New("change cursor expired")
+
+// ReadOnly is implemented by sources that are kept as a record and never
+// written, such as a bucket listing. Restore previews them only.
+type ReadOnly interface {
+	ReadOnly() bool
+}
+
 // ErrUnknownNamespace is returned by Read and Write for a namespace the
 // source does not have.
 var ErrUnknownNamespace = errors.New("unknown namespace")

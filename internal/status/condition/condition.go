@@ -1,0 +1,96 @@
+// Package condition parses and evaluates health-check conditions written
+// in the syntax of Gatus, so that endpoint conditions from a Gatus
+// configuration work unchanged on lifeline's status page.
+//
+// A condition is two operands joined by one of the operators ==, !=, <,
+// <=, > or >=, for example
+//
+//	[STATUS] == 200
+//	[RESPONSE_TIME] < 500
+//	[BODY].data[0].id == any(1, 2)
+//	len([BODY].items) > 0
+//	[CERTIFICATE_EXPIRATION] > 48h
+//
+// The operator needs at least one space or tab on each side, as in Gatus,
+// because operands such as patterns may contain the operator's
+// characters. Spaces at either end of the condition and around each
+// operand are ignored. Operators inside parentheses belong to the
+// function call that contains them.
+//
+// An operand is a placeholder ([STATUS], [RESPONSE_TIME], [IP], [BODY],
+// [CONNECTED], [CERTIFICATE_EXPIRATION], [DOMAIN_EXPIRATION],
+// [DNS_RCODE]), a JSON path into the body ([BODY].user.name,
+// [BODY].data[0].id, [BODY][1]), a function call (len, has, pat, any) or
+// a literal: any other text, taken as it is, spaces included.
+//
+// The package only parses and evaluates. It does not run checks.
+package condition
+
+import (
+	"fmt"
+	"time"
+)
+
+// Condition is a parsed condition, safe for concurrent use by several
+// goroutines.
+type Condition struct {
+	text  string
+	op    operator
+	left  operand
+	right operand
+}
+
+// Result is what one check of an endpoint observed.
+type Result struct {
+	// Status is the HTTP status code, 0 when the check is not HTTP.
+	Status int
+	// ResponseTime is how long the request took.
+	ResponseTime time.Duration
+	// Body is the response body, or the answer of a DNS query.
+	Body []byte
+	// Connected reports whether a connection could be established.
+	Connected bool
+	// IP is the address of the target host.
+	IP string
+	// CertificateExpiration is the time left before the TLS certificate
+	// expires, 0 when the check used no TLS.
+	CertificateExpiration time.Duration
+	// DomainExpiration is the time left before the domain expires.
+	DomainExpiration time.Duration
+	// DNSRcode is the response code of a DNS query, such as NOERROR.
+	DNSRcode string
+}
+
+// Parse parses a condition. A malformed condition returns a
+// *SyntaxError that names the problem and its column.
+func Parse(s string) (*Condition, error) {
+	p := parser{text: s}
+	c, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// String returns the condition's original text.
+func (c *Condition) String() string {
+	return c.text
+}
+
+// Eval evaluates the condition against a check's result. The detail
+// shows the condition with each placeholder and function followed by
+// its resolved value in brackets, such as "[STATUS] (503) == 200".
+// Resolved values longer than 64 bytes are truncated, so the detail
+// never carries a whole body. A nil result counts as an empty one.
+func (c *Condition) Eval(r *Result) (ok bool, detail string) {
+	if r == nil {
+		r = &Result{}
+	}
+	e := evaluator{result: r, body: body{raw: r.Body}}
+	left := e.resolve(c.left)
+	right := e.resolve(c.right)
+	ok = compare(c.op, left, right)
+	detail = fmt.Sprintf("%s %s %s",
+		describe(c.left, left), c.op, describe(c.right, right))
+	return ok, detail
+}
