@@ -32,6 +32,7 @@ type Config struct {
 	Schedule    Schedule   `yaml:"schedule"`
 	Serve       Serve      `yaml:"serve"`
 	Drill       Drill      `yaml:"drill"`
+	Report      Report     `yaml:"report"`
 	// StateDir holds local state that can be rebuilt, such as which
 	// alerts were sent. Default: $XDG_STATE_HOME/lifeline, else
 	// ~/.local/state/lifeline.
@@ -112,6 +113,14 @@ type Drill struct {
 	// ExpiryTolerance is how far a restored expiry may be from the
 	// backed-up one; default 2s.
 	ExpiryTolerance Duration `yaml:"expiry_tolerance"`
+}
+
+// Report configures the evidence report.
+type Report struct {
+	// PricePerGBMonth is the storage price in USD per GB-month that
+	// the report estimates the cost at; default 0.015 (Cloudflare R2
+	// standard storage).
+	PricePerGBMonth float64 `yaml:"price_per_gb_month"`
 }
 
 // Namespace is one namespace of a source: a key pattern and database
