@@ -11,17 +11,33 @@
 //	len([BODY].items) > 0
 //	[CERTIFICATE_EXPIRATION] > 48h
 //
-// The operator needs at least one space or tab on each side, as in Gatus,
-// because operands such as patterns may contain the operator's
-// characters. Spaces at either end of the condition and around each
-// operand are ignored. Operators inside parentheses belong to the
+// The operator needs a blank (space, tab, CR or LF) on each side, as in
+// every example of the Gatus README, because operands such as patterns
+// may contain the operator's characters. Blanks at either end of the
+// condition and around each operand are ignored. Operators inside parentheses belong to the
 // function call that contains them.
 //
-// An operand is a placeholder ([STATUS], [RESPONSE_TIME], [IP], [BODY],
-// [CONNECTED], [CERTIFICATE_EXPIRATION], [DOMAIN_EXPIRATION],
-// [DNS_RCODE]), a JSON path into the body ([BODY].user.name,
-// [BODY].data[0].id, [BODY][1]), a function call (len, has, pat, any) or
-// a literal: any other text, taken as it is, spaces included.
+// An operand is one of four things:
+//
+//   - a placeholder: [STATUS], [RESPONSE_TIME], [IP], [BODY],
+//     [CONNECTED], [CERTIFICATE_EXPIRATION], [DOMAIN_EXPIRATION] or
+//     [DNS_RCODE]
+//   - a JSON path into the body, such as [BODY].user.name,
+//     [BODY].data[0].id or [BODY][1]
+//   - a call of len, has, pat or any
+//   - a literal, which is any other text taken as it is, spaces included
+//
+// Values compare as numbers when both sides are decimal numbers, and as
+// strings otherwise, so <, <=, > and >= fail on text. In pat, "*" is the
+// only wildcard and matching is case-sensitive. [RESPONSE_TIME], [CERTIFICATE_EXPIRATION] and
+// [DOMAIN_EXPIRATION] resolve to milliseconds, and a duration such as
+// 48h compared with them is converted to milliseconds.
+//
+// Parse is stricter than a plain reading of the syntax. It rejects an
+// unknown placeholder or function, a literal such as abc(1) that looks
+// like a call, a second operator outside parentheses, and an ordering
+// operator next to a value that can never be a number. A JSON path that
+// leads nowhere fails every comparison, != included.
 //
 // The package only parses and evaluates. It does not run checks.
 package condition
@@ -40,7 +56,7 @@ type Condition struct {
 	right operand
 }
 
-// Result is what one check of an endpoint observed.
+// Result is the outcome of one check of an endpoint.
 type Result struct {
 	// Status is the HTTP status code, 0 when the check is not HTTP.
 	Status int
@@ -79,7 +95,7 @@ func (c *Condition) String() string {
 
 // Eval evaluates the condition against a check's result. The detail
 // shows the condition with each placeholder and function followed by
-// its resolved value in brackets, such as "[STATUS] (503) == 200".
+// its resolved value in parentheses, such as "[STATUS] (503) == 200".
 // Resolved values longer than 64 bytes are truncated, so the detail
 // never carries a whole body. A nil result counts as an empty one.
 func (c *Condition) Eval(r *Result) (ok bool, detail string) {

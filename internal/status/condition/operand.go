@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// kind is what an operand is.
+// kind is the type of an operand.
 type kind int
 
 const (

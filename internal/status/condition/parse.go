@@ -11,7 +11,7 @@ type parser struct {
 }
 
 // fail returns a *SyntaxError at the 0-based byte offset at, or with no
-// column when at is negative.
+// column when at is -1.
 func (p *parser) fail(at int, format string, args ...any) error {
 	return &SyntaxError{
 		Condition: p.text,

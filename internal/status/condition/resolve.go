@@ -8,16 +8,16 @@ import (
 	"unicode/utf8"
 )
 
-// maxShown is how many bytes of a resolved value a detail shows.
-const maxShown = 64
+// maxDisplay is the number of bytes of a resolved value a detail shows.
+const maxDisplay = 64
 
 // value is an operand resolved against a result.
 type value struct {
 	// text is the value in the form it is compared in.
 	text string
-	// shown is the value as the detail shows it, when it differs from
+	// display is the value as the detail shows it, when it differs from
 	// text.
-	shown string
+	display string
 	// missing is set when a JSON path leads nowhere, so every comparison
 	// fails.
 	missing bool
@@ -80,12 +80,12 @@ func (e *evaluator) placeholder(o operand) value {
 	return value{text: render(v)}
 }
 
-// millis returns d in whole milliseconds, shown as a duration such as
+// millis returns d in whole milliseconds, displayed as a duration such as
 // 47h59m59s when asDuration is set.
 func millis(d time.Duration, asDuration bool) value {
 	v := value{text: strconv.FormatInt(d.Milliseconds(), 10)}
 	if asDuration {
-		v.shown = d.Truncate(time.Second).String()
+		v.display = d.Truncate(time.Second).String()
 	}
 	return v
 }
@@ -117,18 +117,18 @@ func describe(o operand, v value) string {
 	if v.missing {
 		return o.text + " (missing)"
 	}
-	shown := v.shown
-	if shown == "" {
-		shown = v.text
+	display := v.display
+	if display == "" {
+		display = v.text
 	}
-	return o.text + " (" + truncate(shown) + ")"
+	return o.text + " (" + truncate(display) + ")"
 }
 
-// truncate shortens s to maxShown bytes, without splitting a character,
+// truncate shortens s to maxDisplay bytes, without splitting a character,
 // and quotes it when it contains characters that are not printable.
 func truncate(s string) string {
-	if len(s) > maxShown {
-		cut := maxShown
+	if len(s) > maxDisplay {
+		cut := maxDisplay
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
