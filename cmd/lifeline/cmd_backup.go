@@ -79,6 +79,9 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(o.sources) == 0 {
+		srcs = sourcesInTier(log, srcs, tier)
+	}
 	r, err := openRepo(ctx, c)
 	if err != nil {
 		return err
@@ -189,4 +192,20 @@ func selectSources(c *config.Config, names []string) ([]*config.Source,
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// sourcesInTier leaves out the sources that backups of the tier do not
+// capture, and logs each one it leaves out.
+func sourcesInTier(log *slog.Logger, srcs []*config.Source,
+	tier repo.Tier) []*config.Source {
+	var out []*config.Source
+	for _, s := range srcs {
+		if s.InTier(string(tier)) {
+			out = append(out, s)
+			continue
+		}
+		log.Info("source left out: only complete backups capture it",
+			"source", s.Name, "type", s.Type, "tier", tier)
+	}
+	return out
 }

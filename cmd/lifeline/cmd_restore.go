@@ -126,6 +126,10 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	dryRun, err := previewReadOnly(log, items, o.dryRun)
+	if err != nil {
+		return err
+	}
 	logPlan(log, items)
 	for _, it := range items {
 		if err := r.Verify(ctx, it.Parts); err != nil {
@@ -138,7 +142,7 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if o.replace {
 		mode = source.Replace
 	}
-	results, err := doRestore(ctx, log, r, items, mode, o.dryRun,
+	results, err := doRestore(ctx, log, r, items, mode, dryRun,
 		newProgress(env.stderr, "restoring"))
 	if o.diffFormat == "json" {
 		var reports []diffReport
@@ -292,4 +296,29 @@ func targetNamespace(ctx context.Context, cs *config.Source,
 	return "", fmt.Errorf("target source %q has no namespace %q and "+
 		"several others (%s): configure a namespace %q there",
 		cs.Name, ns, strings.Join(have, ", "), ns)
+}
+
+// previewReadOnly turns a restore into read-only sources (bucket
+// listings) into a preview: it reports which entries are missing,
+// changed or new in the live source and writes nothing.
+func previewReadOnly(log *slog.Logger, items []restore.Item,
+	dryRun bool) (bool, error) {
+	readOnly := 0
+	for _, it := range items {
+		if ro, ok := it.To.Src.(source.ReadOnly); ok && ro.ReadOnly() {
+			readOnly++
+		}
+	}
+	switch {
+	case readOnly == 0 || dryRun:
+		return dryRun, nil
+	case readOnly < len(items):
+		return false, usagef("some targets are read-only listings, which " +
+			"a restore only compares; restore them with --source on " +
+			"their own")
+	}
+	log.Info("listing sources are never written: comparing the backup " +
+		"with the live source instead (add = missing there now, change = " +
+		"changed since, delete = not in the backup)")
+	return true, nil
 }

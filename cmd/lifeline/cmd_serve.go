@@ -202,7 +202,8 @@ func (d *daemon) backup(ctx context.Context, tier repo.Tier) error {
 	if err != nil {
 		return err
 	}
-	targets, closeAll, err := openBackupSources(srcs)
+	targets, closeAll, err := openBackupSources(sourcesInTier(d.log, srcs,
+		tier))
 	if err != nil {
 		return err
 	}

@@ -191,7 +191,20 @@ const (
 )
 
 // SourceTypes lists the source types this version supports.
-var SourceTypes = []string{"redis", "bolt"}
+var SourceTypes = []string{"redis", "bolt", "cloudflare-kv", "etcd",
+	"nats-kv", "http-snapshot", "s3-listing"}
+
+// CompleteOnly reports whether a source type is captured only by complete
+// backups unless the source sets full: true. Snapshot endpoints and bucket
+// listings are costly to read and have no incremental form.
+func CompleteOnly(typ string) bool {
+	return typ == "http-snapshot" || typ == "s3-listing"
+}
+
+// InTier reports whether backups of the tier capture the source.
+func (s *Source) InTier(tier string) bool {
+	return tier == "complete" || s.Full || !CompleteOnly(s.Type)
+}
 
 // DefaultPath is the configuration read when neither --config nor
 // LIFELINE_CONFIG names one.
@@ -362,19 +375,8 @@ func (c *Config) validateSources(add func(int, string, ...any)) {
 			add(s.Line, "source name %q appears twice", s.Name)
 		}
 		seen[s.Name] = true
-		switch s.Type {
-		case "redis":
-			if s.URL == "" {
-				add(s.Line, "source %q: url is missing "+
-					"(redis://host:port/db)", s.Name)
-			}
-		case "bolt":
-			if s.Path == "" {
-				add(s.Line, "source %q: path is missing", s.Name)
-			}
-		default:
-			add(s.Line, "source %q: unknown type %q: use one of %s",
-				s.Name, s.Type, strings.Join(SourceTypes, ", "))
+		if msg := missingField(&s); msg != "" {
+			add(s.Line, "source %q: %s", s.Name, msg)
 		}
 		nsSeen := map[string]bool{}
 		for _, ns := range s.Namespaces {
@@ -464,4 +466,38 @@ func sameStore(a, b *Source) bool {
 		return "0"
 	}
 	return strings.EqualFold(ua.Host, ub.Host) && db(ua) == db(ub)
+}
+
+// missingField returns what a source of its type lacks, or "".
+func missingField(s *Source) string {
+	switch s.Type {
+	case "redis":
+		if s.URL == "" {
+			return "url is missing (redis://host:port/db)"
+		}
+	case "bolt":
+		if s.Path == "" {
+			return "path is missing"
+		}
+	case "cloudflare-kv":
+		if s.Account == "" || s.TokenEnv == "" {
+			return "account and token_env are needed"
+		}
+	case "etcd":
+		if len(s.Endpoints) == 0 {
+			return "endpoints are missing (http://host:2379)"
+		}
+	case "nats-kv", "http-snapshot":
+		if s.URL == "" {
+			return "url is missing"
+		}
+	case "s3-listing":
+		if s.Bucket == "" || s.Endpoint == "" {
+			return "bucket and endpoint are needed"
+		}
+	default:
+		return fmt.Sprintf("unknown type %q: use one of %s", s.Type,
+			strings.Join(SourceTypes, ", "))
+	}
+	return ""
 }
