@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +133,7 @@ func concurrentBackupsAndPrune(t *testing.T, s *lockScenario) {
 
 	ids := s.backupIDs()
 	for _, id := range committed {
-		if !strings.Contains(strings.Join(ids, " "), id) {
+		if !slices.Contains(ids, id) {
 			t.Errorf("committed backup %s is not listed by snapshots %q",
 				id, ids)
 		}
@@ -146,7 +147,7 @@ func concurrentBackupsAndPrune(t *testing.T, s *lockScenario) {
 }
 
 // wantLockMessage fails the test unless a failed run printed one line
-// that says the repository is locked and by whom.
+// that says the repository is locked and names the lock's holder.
 func wantLockMessage(t *testing.T, r concurrentRun) {
 	t.Helper()
 	msg := r.res.stderr
