@@ -47,7 +47,8 @@ func closingParenthesis(t string, open int) int {
 
 // bodyCall parses len or has, whose argument must be [BODY] with an
 // optional JSON path.
-func (p *parser) bodyCall(k kind, name, t string, at int, inner string, innerAt int) (operand, error) {
+func (p *parser) bodyCall(k kind, name, t string, at int,
+	inner string, innerAt int) (operand, error) {
 	arg, argAt := trimBlanks(inner, innerAt)
 	if arg == "" {
 		return operand{}, p.fail(innerAt,
@@ -65,7 +66,8 @@ func (p *parser) bodyCall(k kind, name, t string, at int, inner string, innerAt 
 }
 
 // anyCall parses the comma-separated values of any.
-func (p *parser) anyCall(t string, at int, inner string, innerAt int) (operand, error) {
+func (p *parser) anyCall(t string, at int,
+	inner string, innerAt int) (operand, error) {
 	o := operand{kind: kindAny, text: t, at: at}
 	for _, part := range strings.Split(inner, ",") {
 		v, vAt := trimBlanks(part, innerAt)

@@ -12,10 +12,10 @@
 //	[CERTIFICATE_EXPIRATION] > 48h
 //
 // The operator needs a blank (space, tab, CR or LF) on each side, as in
-// every example of the Gatus README, because operands such as patterns
-// may contain the operator's characters. Blanks at either end of the
-// condition and around each operand are ignored. Operators inside parentheses belong to the
-// function call that contains them.
+// every example of the Gatus README, because operands such as patterns may
+// contain the operator's characters. Blanks at either end of the condition
+// and around each operand are ignored. Operators inside parentheses belong
+// to the function call that contains them.
 //
 // An operand is one of four things:
 //
@@ -29,9 +29,10 @@
 //
 // Values compare as numbers when both sides are decimal numbers, and as
 // strings otherwise, so <, <=, > and >= fail on text. In pat, "*" is the
-// only wildcard and matching is case-sensitive. [RESPONSE_TIME], [CERTIFICATE_EXPIRATION] and
-// [DOMAIN_EXPIRATION] resolve to milliseconds, and a duration such as
-// 48h compared with them is converted to milliseconds.
+// only wildcard and matching is case-sensitive. [RESPONSE_TIME],
+// [CERTIFICATE_EXPIRATION] and [DOMAIN_EXPIRATION] resolve to
+// milliseconds, and a duration such as 48h compared with them is converted
+// to milliseconds.
 //
 // Parse is stricter than a plain reading of the syntax. It rejects an
 // unknown placeholder or function, a literal such as abc(1) that looks
@@ -48,7 +49,7 @@ import (
 )
 
 // Condition is a parsed condition, safe for concurrent use by several
-// goroutines.
+// goroutines. The zero Condition fails every evaluation, so use Parse.
 type Condition struct {
 	text  string
 	op    operator

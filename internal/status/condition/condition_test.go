@@ -253,6 +253,13 @@ func TestEval_TruncatesLongBody(t *testing.T) {
 	}
 }
 
+func TestEval_ZeroCondition(t *testing.T) {
+	var c condition.Condition
+	if ok, detail := c.Eval(&condition.Result{}); ok {
+		t.Errorf("Eval = true, want false (detail %q)", detail)
+	}
+}
+
 func TestEval_NilResult(t *testing.T) {
 	c, err := condition.Parse("[CONNECTED] == false")
 	if err != nil {

@@ -48,6 +48,10 @@ func (e *evaluator) resolve(o operand) value {
 	case kindAny:
 		return value{choices: o.args}
 	}
+	if len(o.args) == 0 {
+		// Only the zero Condition, which Parse never returns, gets here.
+		return value{missing: true}
+	}
 	return value{text: o.args[0]}
 }
 
