@@ -1,8 +1,8 @@
-// Package report builds the evidence report: for each source its
-// objectives, its newest backups, the achieved RPO, its last drill and
-// its oldest restorable moment, then the keys, the repository size and
-// cost, and a table of controls, each met or not met with the figure
-// behind it.
+// Package report builds the evidence report. For each source it gives
+// the objectives, the newest backups, the achieved RPO, the last drill
+// and the oldest restorable moment. Then it gives the keys, the
+// repository size and cost, and a table of controls, each met or not
+// met with the figure behind it.
 //
 // A report is built only from what the repository holds and from the
 // objectives, retention and price the caller passes in. The package
@@ -21,8 +21,10 @@ import (
 )
 
 // DefaultPricePerGBMonth is the storage price, in USD per GB-month
-// (10^9 bytes), used when Input sets none: the list price of Cloudflare
-// R2 standard storage.
+// (10^9 bytes), used when Input sets none. It is the price of
+// Cloudflare R2 standard storage listed at
+// https://developers.cloudflare.com/r2/pricing/. The estimate does not
+// subtract R2's free 10 GB-month.
 const DefaultPricePerGBMonth = 0.015
 
 // DefaultIncrementalInterval is the time between incremental backups
@@ -41,7 +43,7 @@ const (
 	KeyMaxAge = 365 * 24 * time.Hour
 )
 
-// Input is what the report needs besides the repository.
+// Input is the configuration a report needs besides the repository.
 type Input struct {
 	// Sources are the configured sources, in the order to report them.
 	Sources []Source

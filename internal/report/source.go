@@ -9,7 +9,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/repo"
 )
 
-// SourceReport is what the report says about one source.
+// SourceReport is the part of the report about one source.
 type SourceReport struct {
 	Name       string
 	Objectives drill.Objectives
@@ -19,8 +19,8 @@ type SourceReport struct {
 	// order incremental, full, complete.
 	Newest []Point
 	// MaxGap7d and MaxGap30d are the largest gaps between successive
-	// backups whose later backup started within the last 7 or 30
-	// days; nil when there is no such pair.
+	// backups whose later backup started within the last 7 or 30 days.
+	// They are nil when there is no such pair.
 	MaxGap7d  *Gap
 	MaxGap30d *Gap
 	// SinceNewest is the open gap from the newest backup to the
@@ -55,9 +55,9 @@ type Gap struct {
 // Duration returns the length of the gap.
 func (g Gap) Duration() time.Duration { return g.To.Sub(g.From) }
 
-// WorstRPO returns the largest of the 7-day gap and the open gap, the
-// RPO figure the controls judge; ok is false when the source has no
-// backup.
+// WorstRPO returns the larger of the 7-day gap and the open gap. The
+// controls judge the RPO objective by it. ok is false when the source
+// has no backup.
 func (sr *SourceReport) WorstRPO() (time.Duration, bool) {
 	if sr.SinceNewest == nil {
 		return 0, false
