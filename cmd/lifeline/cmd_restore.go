@@ -192,12 +192,12 @@ func logRestoreResult(log *slog.Logger, res restore.Result, dryRun bool) {
 	attrs := []any{"source", res.Source, "namespace", res.Namespace,
 		"target", res.Target + "/" + res.ToNS, "records", res.Records,
 		"written", res.Written}
-	for k := restore.Add; k <= restore.Delete; k++ {
+	for k := restore.Add; k < restore.Kind(restore.Kinds); k++ {
 		attrs = append(attrs, k.String(), d.Counts[k])
 	}
 	attrs = append(attrs, "duration_ms", res.Elapsed.Milliseconds())
 	log.Info(msg, attrs...)
-	for k := restore.Add; k <= restore.Delete; k++ {
+	for k := restore.Add; k < restore.Kind(restore.Kinds); k++ {
 		if len(d.Samples[k]) > 0 && k != restore.Unchanged {
 			log.Info("sample keys", "source", res.Source,
 				"namespace", res.Namespace, "kind", k.String(),

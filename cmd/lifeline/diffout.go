@@ -21,7 +21,7 @@ type diffReport struct {
 func newDiffReport(src, ns, target string, d restore.Diff) diffReport {
 	r := diffReport{Source: src, Namespace: ns, Target: target,
 		Counts: map[string]int64{}, Samples: map[string][]string{}}
-	for k := restore.Add; k <= restore.Delete; k++ {
+	for k := restore.Add; k < restore.Kind(restore.Kinds); k++ {
 		r.Counts[k.String()] = d.Counts[k]
 		keys := []string{}
 		for _, key := range d.Samples[k] {
@@ -62,12 +62,12 @@ func printDiffs(w io.Writer, format string, reports []diffReport) error {
 		}
 		fmt.Fprintln(w, head)
 		var counts []string
-		for k := restore.Add; k <= restore.Delete; k++ {
+		for k := restore.Add; k < restore.Kind(restore.Kinds); k++ {
 			counts = append(counts, fmt.Sprintf("%s %d", k,
 				r.Counts[k.String()]))
 		}
 		fmt.Fprintf(w, "  %s\n", strings.Join(counts, "  "))
-		for k := restore.Add; k <= restore.Delete; k++ {
+		for k := restore.Add; k < restore.Kind(restore.Kinds); k++ {
 			if keys := r.Samples[k.String()]; len(keys) > 0 &&
 				k != restore.Unchanged {
 				fmt.Fprintf(w, "  %s: %s\n", k, strings.Join(keys, "  "))

@@ -86,6 +86,11 @@ func saveState(path string, states map[jobKey]*jobState) error {
 // writeFileAtomic writes b to a temporary file next to path, syncs it and
 // renames it over path.
 func writeFileAtomic(path string, b []byte) error {
+	// The state folder is created on first use, readable by the owner
+	// only.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
 	if err != nil {
 		return err

@@ -31,11 +31,17 @@ const (
 	// Delete is a tombstone for a key the target holds, applied only in
 	// Replace mode.
 	Delete
+	// Extra is a key the target holds and the restored state lacks. A
+	// restore leaves it alone; previews count it.
+	Extra
 	kinds
 )
 
+// Kinds is the number of kinds, for loops over them.
+const Kinds = int(kinds)
+
 var kindNames = [kinds]string{"add", "change", "conflict", "unchanged",
-	"expired", "delete"}
+	"expired", "delete", "extra"}
 
 // String returns the kind's name as used in reports.
 func (k Kind) String() string { return kindNames[k] }
@@ -133,4 +139,37 @@ func Summarize(ctx context.Context, src source.Source,
 		n++
 		sum.Add(codec.RecordHash(rec.Key, codec.ContentHash(rec)))
 	}
+}
+
+// noteExtras counts the keys of the target that the restored state did
+// not hold, and reads the target once more for sample keys.
+func noteExtras(ctx context.Context, t Target, ns string, idx targetIndex,
+	restored map[codec.Hash]struct{}, d *Diff) error {
+	for kh := range idx {
+		if _, ok := restored[kh]; !ok {
+			d.Counts[Extra]++
+		}
+	}
+	if d.Counts[Extra] == 0 {
+		return nil
+	}
+	it, err := t.Src.Read(ctx, ns)
+	if err != nil {
+		return fmt.Errorf("read target %s/%s: %w", t.Name, ns, err)
+	}
+	defer it.Close()
+	for len(d.Samples[Extra]) < SampleSize {
+		rec, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read target %s/%s: %w", t.Name, ns, err)
+		}
+		if _, ok := restored[codec.KeyHash(rec.Key)]; !ok {
+			d.Samples[Extra] = append(d.Samples[Extra],
+				append([]byte(nil), rec.Key...))
+		}
+	}
+	return nil
 }

@@ -118,8 +118,10 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 
 	// Parts are read newest first, so the first record of a key is its
 	// state at the restored moment and older ones are skipped.
+	// A preview also needs every restored key, to count the target's
+	// extra keys at the end.
 	var newer map[codec.Hash]struct{}
-	if len(it.Parts) > 1 {
+	if len(it.Parts) > 1 || opt.DryRun {
 		newer = map[codec.Hash]struct{}{}
 	}
 	apply := func(rec *source.Record) error {
@@ -154,6 +156,9 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 	}
 	if err == nil && len(batch) > 0 {
 		err = w.send(batch)
+	}
+	if err == nil && opt.DryRun {
+		err = noteExtras(ctx, it.To, it.Namespace, idx, newer, &res.Diff)
 	}
 	// A write error explains a cancelled read, so it comes first.
 	if werr := w.wait(); werr != nil {
