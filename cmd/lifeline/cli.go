@@ -42,6 +42,7 @@ type cmdEnv struct {
 	stdout, stderr io.Writer
 	configPath     string
 	logFormat      string
+	appendOnly     bool
 	// opts holds the command's own flag values, set by its flags func.
 	opts any
 }
@@ -148,6 +149,9 @@ func newFlagSet(c *command, env *cmdEnv, out io.Writer) *flag.FlagSet {
 		"configuration `file` (default $LIFELINE_CONFIG, else ./lifeline.yaml)")
 	fs.StringVar(&env.logFormat, "log-format", "auto",
 		"log `format`: text, json, or auto (text on a terminal, else json)")
+	fs.BoolVar(&env.appendOnly, "append-only", false,
+		"never delete or overwrite anything in the repository, as "+
+			"repository.append_only does")
 	if c.flags != nil {
 		c.flags(fs, env)
 	}

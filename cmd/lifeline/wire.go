@@ -24,11 +24,16 @@ import (
 )
 
 func (env *cmdEnv) loadConfig() (*config.Config, error) {
-	return config.Load(config.Resolve(env.configPath))
+	c, err := config.Load(config.Resolve(env.configPath))
+	if err == nil && env.appendOnly {
+		c.Repository.AppendOnly = true
+	}
+	return c, err
 }
 
-// openStore opens the blob store a repository URL names.
-func openStore(ctx context.Context, rc config.Repository) (blob.Store, error) {
+// openBaseStore opens the blob store a repository URL names.
+func openBaseStore(ctx context.Context, rc config.Repository) (blob.Store,
+	error) {
 	u, err := url.Parse(rc.URL)
 	if err != nil {
 		return nil, fmt.Errorf("repository url %q is invalid: %w", rc.URL, err)
@@ -84,6 +89,16 @@ func openRepo(ctx context.Context, c *config.Config) (*repo.Repo, error) {
 		return nil, err
 	}
 	return repo.Open(ctx, store, keys)
+}
+
+// openStore opens the blob store a repository URL names, append-only
+// when the config says so.
+func openStore(ctx context.Context, rc config.Repository) (blob.Store, error) {
+	s, err := openBaseStore(ctx, rc)
+	if err != nil || !rc.AppendOnly {
+		return s, err
+	}
+	return blob.AppendOnly(s), nil
 }
 
 func compression(c *config.Config) codec.Compression {

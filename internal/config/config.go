@@ -49,7 +49,10 @@ type Repository struct {
 	Endpoint  string `yaml:"endpoint"`
 	Region    string `yaml:"region"`
 	PathStyle bool   `yaml:"path_style"`
-	Line      int    `yaml:"-"`
+	// AppendOnly forbids every delete: prune, key rewrap and retire
+	// refuse, and backups take no lock.
+	AppendOnly bool `yaml:"append_only"`
+	Line       int  `yaml:"-"`
 }
 
 // Key names one key of the keyring and where its value comes from.

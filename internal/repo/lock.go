@@ -60,6 +60,10 @@ type Lock struct {
 	info LockInfo
 	now  func() time.Time
 
+	// appendOnly marks the lock of a backup in an append-only
+	// repository, which writes no lock object.
+	appendOnly bool
+
 	mu      sync.Mutex
 	name    string
 	expires time.Time
@@ -102,6 +106,14 @@ func (r *Repo) Lock(ctx context.Context, operation string, exclusive bool,
 	now func() time.Time) (*Lock, error) {
 	if now == nil {
 		now = time.Now
+	}
+	if blob.IsAppendOnly(r.store) {
+		// Nothing that deletes can run, so backups need no lock, and a
+		// lock object could never be removed again.
+		if exclusive {
+			return nil, fmt.Errorf("%s: %w", operation, blob.ErrAppendOnly)
+		}
+		return &Lock{repo: r, now: now, appendOnly: true}, nil
 	}
 	host, _ := os.Hostname()
 	l := &Lock{repo: r, now: now, info: LockInfo{
@@ -221,6 +233,9 @@ func (l *Lock) expiry() time.Time {
 // Check returns ErrLockLost once the lock may have expired or was
 // removed. A holder calls it before every destructive step.
 func (l *Lock) Check(ctx context.Context) error {
+	if l.appendOnly {
+		return nil
+	}
 	l.mu.Lock()
 	lost, name, expires := l.lost, l.name, l.expires
 	l.mu.Unlock()
@@ -240,6 +255,9 @@ func (l *Lock) Check(ctx context.Context) error {
 
 // Unlock stops renewing and removes the lock object.
 func (l *Lock) Unlock(ctx context.Context) {
+	if l.appendOnly {
+		return
+	}
 	close(l.stop)
 	<-l.done
 	l.mu.Lock()

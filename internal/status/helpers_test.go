@@ -176,3 +176,10 @@ func statusServer(t *testing.T, code int, body string) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+func newHTTPServer(t *testing.T, handler http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv
+}
