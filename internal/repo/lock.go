@@ -111,7 +111,7 @@ func (r *Repo) Lock(ctx context.Context, operation string, exclusive bool,
 		// Nothing that deletes can run, so backups need no lock, and a
 		// lock object could never be removed again.
 		if exclusive {
-			return nil, fmt.Errorf("%s: %w", operation, blob.ErrAppendOnly)
+			return nil, blob.ErrAppendOnly
 		}
 		return &Lock{repo: r, now: now, appendOnly: true}, nil
 	}
