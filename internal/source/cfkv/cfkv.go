@@ -145,6 +145,10 @@ type Source struct {
 	cfg Config
 	api *client
 
+	// writeMu lets one Write run at a time, so the key indexes need
+	// no lock of their own.
+	writeMu sync.Mutex
+
 	mu      sync.Mutex
 	ids     map[string]string // namespace name to id
 	indexes map[string]*keyIndex
