@@ -241,30 +241,32 @@ func TestE2E_NotifyReceiverErrorsIgnored(t *testing.T) {
 		return http.StatusInternalServerError
 	})
 	e.useReceiver(r)
-	down := "redis://" + closedAddr(t) + "/0"
-	e.writeConfigText(e.notifyConfig(down, false, false))
+	srv := redistest.Start(t)
+	fillRedis(t, srv, "key", 10)
+	e.writeConfigText(e.notifyConfig(srv.URL(0), false, false))
 	e.mustRun("init")
 
+	// The success comes first: after a failure that no notifier
+	// accepted, the dispatcher sends no recovery message.
+	ok := e.mustRun("backup", "--tier", "full")
+	e.writeConfigText(e.notifyConfig(srv.URL(0), true, true))
+	wantSameRun(t, e.run("backup", "--tier", "full"), ok)
+	if len(r.statuses()) == 0 {
+		t.Fatal("the receiver got no request for the successful backup")
+	}
+
+	down := "redis://" + closedAddr(t) + "/0"
+	e.writeConfigText(e.notifyConfig(down, false, false))
 	failed := e.run("backup", "--tier", "full")
 	if failed.code != exitFailure {
 		t.Fatalf("backup of an unreachable source: exit code %d, want %d",
 			failed.code, exitFailure)
 	}
+	before := len(r.statuses())
 	e.writeConfigText(e.notifyConfig(down, true, true))
 	wantSameRun(t, e.run("backup", "--tier", "full"), failed)
-	if len(r.statuses()) == 0 {
-		t.Fatal("the receiver got no request for the failed backup")
-	}
-
-	srv := redistest.Start(t)
-	fillRedis(t, srv, "key", 10)
-	e.writeConfigText(e.notifyConfig(srv.URL(0), false, false))
-	ok := e.mustRun("backup", "--tier", "full")
-	before := len(r.statuses())
-	e.writeConfigText(e.notifyConfig(srv.URL(0), true, true))
-	wantSameRun(t, e.run("backup", "--tier", "full"), ok)
 	if len(r.statuses()) == before {
-		t.Error("the receiver got no request for the successful backup")
+		t.Error("the receiver got no request for the failed backup")
 	}
 	if got := r.accepted(); len(got) != 0 {
 		t.Errorf("receiver accepted %q, want nothing", got)
