@@ -82,6 +82,7 @@ func runReport(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+
 	c, err := env.loadConfig()
 	if err != nil {
 		return err
@@ -98,6 +99,7 @@ func runReport(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+
 	var buf bytes.Buffer
 	if err := render(rep, &buf); err != nil {
 		return fmt.Errorf("render report as %s: %w", o.format, err)
@@ -169,7 +171,7 @@ func scheduleInterval(spec string, now time.Time) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	var longest time.Duration
+	var maxInterval time.Duration
 	end := now.Add(35 * 24 * time.Hour)
 	t := sched.Next(now.UTC())
 	for range 1000 {
@@ -177,13 +179,13 @@ func scheduleInterval(spec string, now time.Time) (time.Duration, error) {
 		if t.IsZero() || next.IsZero() || next.After(end) {
 			break
 		}
-		longest = max(longest, next.Sub(t))
+		maxInterval = max(maxInterval, next.Sub(t))
 		t = next
 	}
-	if longest == 0 {
+	if maxInterval == 0 {
 		return 0, errors.New("it is due less than twice in 35 days")
 	}
-	return longest, nil
+	return maxInterval, nil
 }
 
 // writeFileAtomic writes data to a temporary file next to path and

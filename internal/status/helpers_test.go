@@ -183,3 +183,8 @@ func newHTTPServer(t *testing.T, handler http.Handler) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// newFakeClock returns a fake clock at start.
+func newFakeClock() *schedule.FakeClock {
+	return schedule.NewFakeClock(start)
+}
