@@ -29,7 +29,12 @@ func Start(t testing.TB, namespace string) *Server {
 	if _, err := rand.Read(b); err != nil {
 		t.Fatalf("read random token: %v", err)
 	}
-	token := hex.EncodeToString(b)
+	return StartWithToken(t, namespace, hex.EncodeToString(b))
+}
+
+// StartWithToken is Start with a given bearer token.
+func StartWithToken(t testing.TB, namespace, token string) *Server {
+	t.Helper()
 	h := snapserver.New(namespace, token)
 	// httptest listens on 127.0.0.1 with a free port.
 	hs := httptest.NewServer(h)
