@@ -48,8 +48,9 @@ func openBaseStore(ctx context.Context, rc config.Repository) (blob.Store,
 			Endpoint:        rc.Endpoint,
 			Region:          rc.Region,
 			PathStyle:       rc.PathStyle,
-			AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
-			SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+			AccessKeyID:     os.Getenv(envOr(rc.AccessKeyEnv, "AWS_ACCESS_KEY_ID")),
+			SecretAccessKey: os.Getenv(envOr(rc.SecretKeyEnv,
+				"AWS_SECRET_ACCESS_KEY")),
 		})
 	case "":
 		return nil, fmt.Errorf("repository url %q has no scheme: use "+
@@ -59,10 +60,22 @@ func openBaseStore(ctx context.Context, rc config.Repository) (blob.Store,
 		"supported: use file or s3", rc.URL, u.Scheme)
 }
 
+func envOr(name, def string) string {
+	if name != "" {
+		return name
+	}
+	return def
+}
+
 // loadKeyring reads every configured key from the environment or files.
 func loadKeyring(c *config.Config) (*seal.Keyring, error) {
+	return loadKeys(c.Keys)
+}
+
+// loadKeys reads keys from the environment or files.
+func loadKeys(list []config.Key) (*seal.Keyring, error) {
 	var keys []seal.Key
-	for _, k := range c.Keys {
+	for _, k := range list {
 		var key seal.Key
 		var err error
 		if k.Env != "" {

@@ -32,6 +32,7 @@ type Config struct {
 	Schedule    Schedule   `yaml:"schedule"`
 	Serve       Serve      `yaml:"serve"`
 	Drill       Drill      `yaml:"drill"`
+	Copies      []Copy     `yaml:"copies"`
 	Report      Report     `yaml:"report"`
 	// StateDir holds local state that can be rebuilt, such as which
 	// alerts were sent. Default: $XDG_STATE_HOME/lifeline, else
@@ -52,7 +53,34 @@ type Repository struct {
 	// AppendOnly forbids every delete: prune, key rewrap and retire
 	// refuse, and backups take no lock.
 	AppendOnly bool `yaml:"append_only"`
+	// AccessKeyEnv and SecretKeyEnv name the environment variables of
+	// the S3 credentials; default AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY.
+	AccessKeyEnv string `yaml:"access_key_env"`
+	SecretKeyEnv string `yaml:"secret_key_env"`
+	// ObjectLock sets S3 Object Lock retention on every object written.
+	ObjectLock ObjectLock `yaml:"object_lock"`
 	Line       int  `yaml:"-"`
+}
+
+// ObjectLock configures S3 Object Lock: each object is stored with a
+// retention date covering its tier's retention plus Margin.
+type ObjectLock struct {
+	// Mode is "governance" or "compliance"; empty turns locking off.
+	Mode   string   `yaml:"mode"`
+	Margin Duration `yaml:"margin"`
+}
+
+// Copy is a second repository that backups are copied to.
+type Copy struct {
+	Name       string     `yaml:"name"`
+	Repository Repository `yaml:"repository"`
+	// Keys is the copy's own keyring: no key of the main repository
+	// opens anything in the copy.
+	Keys []Key `yaml:"keys"`
+	// AfterBackup makes serve copy new backups after each backup job.
+	AfterBackup bool `yaml:"after_backup"`
+	Line        int  `yaml:"-"`
 }
 
 // Key names one key of the keyring and where its value comes from.
@@ -283,6 +311,7 @@ func (c *Config) validate() error {
 	c.validateSources(add)
 	c.validateNotify(add)
 	c.validateDrills(add)
+	c.validateCopies(add)
 	c.applyDefaults()
 	return errors.Join(errs...)
 }
@@ -503,4 +532,50 @@ func missingField(s *Source) string {
 			strings.Join(SourceTypes, ", "))
 	}
 	return ""
+}
+
+func (c *Config) validateCopies(add func(int, string, ...any)) {
+	seen := map[string]bool{}
+	for _, cp := range c.Copies {
+		switch {
+		case !nameRE.MatchString(cp.Name):
+			add(cp.Line, "copy name %q is invalid", cp.Name)
+		case seen[cp.Name]:
+			add(cp.Line, "copy name %q appears twice", cp.Name)
+		case cp.Repository.URL == "":
+			add(cp.Line, "copy %q: repository url is missing", cp.Name)
+		case cp.Repository.URL == c.Repository.URL:
+			add(cp.Line, "copy %q: the copy is the main repository "+
+				"itself", cp.Name)
+		case len(cp.Keys) == 0:
+			add(cp.Line, "copy %q: keys are missing; a copy has its own "+
+				"keyring", cp.Name)
+		}
+		seen[cp.Name] = true
+	}
+	for _, r := range append([]Repository{c.Repository}, copyRepos(c)...) {
+		m := r.ObjectLock.Mode
+		if m != "" && m != "governance" && m != "compliance" {
+			add(r.Line, "object_lock mode %q is invalid: use governance "+
+				"or compliance", m)
+		}
+	}
+}
+
+func copyRepos(c *Config) []Repository {
+	var out []Repository
+	for _, cp := range c.Copies {
+		out = append(out, cp.Repository)
+	}
+	return out
+}
+
+// Copy returns the copy with the given name.
+func (c *Config) Copy(name string) (*Copy, bool) {
+	for i := range c.Copies {
+		if c.Copies[i].Name == name {
+			return &c.Copies[i], true
+		}
+	}
+	return nil, false
 }

@@ -84,3 +84,10 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	s.Line = n.Line
 	return decodeStrict(n, (*plain)(s))
 }
+
+// UnmarshalYAML decodes a copy and records its line.
+func (c *Copy) UnmarshalYAML(n *yaml.Node) error {
+	type plain Copy
+	c.Line = n.Line
+	return decodeStrict(n, (*plain)(c))
+}
