@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// drillConfig is a configuration whose sources are given as YAML list
+// drillConfig returns a configuration whose sources are given as YAML list
 // items, each starting with "  - name:".
 func drillConfig(sources string) string {
 	return "repository:\n  url: file:///srv/repo\n" +
