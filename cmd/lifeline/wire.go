@@ -43,12 +43,12 @@ func openBaseStore(ctx context.Context, rc config.Repository) (blob.Store,
 		return local.New(u.Path)
 	case "s3":
 		return s3.New(ctx, s3.Config{
-			Bucket:          u.Host,
-			Prefix:          strings.Trim(u.Path, "/"),
-			Endpoint:        rc.Endpoint,
-			Region:          rc.Region,
-			PathStyle:       rc.PathStyle,
-			AccessKeyID:     os.Getenv(envOr(rc.AccessKeyEnv, "AWS_ACCESS_KEY_ID")),
+			Bucket:      u.Host,
+			Prefix:      strings.Trim(u.Path, "/"),
+			Endpoint:    rc.Endpoint,
+			Region:      rc.Region,
+			PathStyle:   rc.PathStyle,
+			AccessKeyID: os.Getenv(envOr(rc.AccessKeyEnv, "AWS_ACCESS_KEY_ID")),
 			SecretAccessKey: os.Getenv(envOr(rc.SecretKeyEnv,
 				"AWS_SECRET_ACCESS_KEY")),
 		})

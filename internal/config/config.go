@@ -60,7 +60,7 @@ type Repository struct {
 	SecretKeyEnv string `yaml:"secret_key_env"`
 	// ObjectLock sets S3 Object Lock retention on every object written.
 	ObjectLock ObjectLock `yaml:"object_lock"`
-	Line       int  `yaml:"-"`
+	Line       int        `yaml:"-"`
 }
 
 // ObjectLock configures S3 Object Lock: each object is stored with a
@@ -115,7 +115,7 @@ type Source struct {
 	PathStyle bool   `yaml:"path_style"`
 	// Full makes full backups capture a source that by default only
 	// complete backups carry (http-snapshot, s3-listing).
-	Full bool `yaml:"full"`
+	Full       bool        `yaml:"full"`
 	Objectives Objectives  `yaml:"objectives"`
 	Drill      SourceDrill `yaml:"drill"`
 	Line       int         `yaml:"-"`
