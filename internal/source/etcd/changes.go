@@ -18,9 +18,9 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/source"
 )
 
-// progressInterval is how often Changes asks etcd whether its watch has
-// caught up. etcd answers only once the watch has sent every event up
-// to the current revision, and ignores the request before that.
+// progressInterval is how often Changes requests a progress notification
+// from etcd. etcd sends one only after the watch has sent every event up
+// to the current revision, and drops the request before that.
 const progressInterval = 50 * time.Millisecond
 
 // watchStreams numbers the gRPC watch streams Changes opens.
@@ -28,9 +28,9 @@ var watchStreams atomic.Uint64
 
 // Changes returns the newest state of every key of the namespace that
 // changed after the revision in cursor, up to the revision current when
-// Changes starts, and a tombstone for each key that existed at the
-// cursor and was deleted since. It returns source.ErrCursorExpired when
-// etcd has compacted that history, or when the cursor is newer than the
+// Changes starts. Keys that existed at the cursor and were deleted since
+// become tombstones. Changes returns source.ErrCursorExpired when etcd
+// has compacted that history, or when the cursor is newer than the
 // cluster's revision, as after etcd was restored from a snapshot.
 func (s *Source) Changes(ctx context.Context, namespace string,
 	cursor []byte) (source.Iterator, error) {
@@ -150,9 +150,9 @@ func (w *watch) apply(resp clientv3.WatchResponse) (bool, error) {
 	return false, nil
 }
 
-// note records one event. The first event of a key tells whether the
-// key existed at the cursor: only a put that creates the key (Version
-// 1) means it did not.
+// note records one event. The first event of a key shows whether the
+// key existed at the cursor, because only a put that creates the key
+// (Version 1) means it did not.
 func (w *watch) note(ev *clientv3.Event) {
 	key := string(ev.Kv.Key)
 	c, ok := w.changes[key]

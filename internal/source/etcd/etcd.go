@@ -20,11 +20,11 @@
 // the cursor, Changes returns source.ErrCursorExpired.
 //
 // A key attached to a lease gets ExpiresAt = the time of the read plus
-// the lease's remaining TTL, which etcd reports in whole seconds.
-// Records carry no Metadata. Write attaches records with an expiry to
-// new leases granted with the remaining TTL, rounded up to whole
-// seconds, with one lease for all the records of a Write call that
-// share a TTL.
+// the lease's remaining TTL plus half a second, because etcd reports the
+// remaining TTL in whole seconds, rounded down. Records carry no
+// Metadata. Write attaches records with an expiry to new leases granted
+// with the remaining TTL rounded up to whole seconds, with one lease for
+// all the records of a Write call that share a TTL.
 //
 // A restore guarantees each key's value and, for keys with a lease, an
 // expiry within about a second of the original. It does not keep lease
@@ -60,6 +60,10 @@ const (
 	// etcd rejects transactions with more than --max-txn-ops, 128 by
 	// default.
 	TxnOps = 100
+	// TxnBytes bounds the keys and values of one transaction of Write.
+	// etcd rejects requests larger than --max-request-bytes, 1.5 MiB by
+	// default.
+	TxnBytes = 1 << 20
 )
 
 // Namespace is a key prefix that is backed up as a unit.
@@ -98,6 +102,8 @@ var (
 	_ source.Source     = (*Source)(nil)
 	_ source.Describer  = (*Source)(nil)
 	_ source.ChangeFeed = (*Source)(nil)
+
+	_ source.ConcurrentWriter = (*Source)(nil)
 )
 
 // New validates cfg and returns a Source for it. It does not connect.
@@ -161,6 +167,12 @@ func checkNamespaces(namespaces []Namespace) error {
 		seen[ns.Name] = true
 	}
 	return nil
+}
+
+// WriteConcurrency returns 4: Write calls with distinct keys run in
+// transactions of their own, so several may run at once.
+func (s *Source) WriteConcurrency() int {
+	return 4
 }
 
 // Describe returns "etcd" and the endpoints.

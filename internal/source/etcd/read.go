@@ -118,39 +118,41 @@ func (r *reader) Close() error {
 
 // leases turns lease IDs into expiries, asking etcd once per lease.
 type leases struct {
-	cli    *clientv3.Client
-	expiry map[clientv3.LeaseID]time.Time
+	cli   *clientv3.Client
+	known map[clientv3.LeaseID]time.Time
 }
 
 func newLeases(cli *clientv3.Client) *leases {
-	return &leases{cli: cli, expiry: map[clientv3.LeaseID]time.Time{}}
+	return &leases{cli: cli, known: map[clientv3.LeaseID]time.Time{}}
 }
 
-// expiry returns the expiry of lease id: now plus its remaining TTL, or
-// now itself for a lease that has expired. Lease 0 means no lease and
-// never expires.
+// expiry returns the expiry of lease id: now plus its remaining TTL
+// plus half a second, the middle of the second that etcd's whole-second
+// TTL leaves open, or now itself for a lease that has expired. Lease 0
+// means no lease and never expires.
 func (l *leases) expiry(ctx context.Context, id int64) (time.Time, error) {
 	if id == 0 {
 		return time.Time{}, nil
 	}
 	lid := clientv3.LeaseID(id)
-	if at, ok := l.expiry[lid]; ok {
+	if at, ok := l.known[lid]; ok {
 		return at, nil
 	}
 	now := time.Now()
 	resp, err := l.cli.TimeToLive(ctx, lid)
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		l.expiry[lid] = now
+		l.known[lid] = now
 		return now, nil
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("get TTL of lease %x: %w", id, err)
 	}
 	at := now
-	if resp.TTL > 0 {
-		at = now.Add(time.Duration(resp.TTL) * time.Second)
+	if resp.TTL >= 0 {
+		at = now.Add(time.Duration(resp.TTL)*time.Second +
+			time.Second/2)
 	}
-	l.expiry[lid] = at
+	l.known[lid] = at
 	return at, nil
 }
 

@@ -66,6 +66,7 @@ type writer struct {
 	opKeys  [][]byte
 	leaseOf []*grant
 	keys    map[string]bool
+	bytes   int
 
 	result source.WriteResult
 }
@@ -92,7 +93,8 @@ func (w *writer) writeAll(ctx context.Context, records []source.Record) error {
 
 // add queues the operation for rec, committing the transaction first
 // when it is full or already touches the key, because etcd rejects a
-// transaction that writes one key twice.
+// transaction that writes one key twice. A record larger than TxnBytes
+// goes into a transaction of its own.
 func (w *writer) add(ctx context.Context, rec *source.Record) error {
 	if rec.Expired(w.now) {
 		w.result.Expired++
@@ -106,7 +108,9 @@ func (w *writer) add(ctx context.Context, rec *source.Record) error {
 		return fmt.Errorf("record with an empty key: etcd keys " +
 			"cannot be empty")
 	}
-	if len(w.ops) >= TxnOps || w.keys[key] {
+	size := len(key) + len(rec.Value)
+	full := len(w.ops) >= TxnOps || w.bytes+size > TxnBytes
+	if len(w.ops) > 0 && (full || w.keys[key]) {
 		if err := w.flush(ctx); err != nil {
 			return err
 		}
@@ -114,8 +118,10 @@ func (w *writer) add(ctx context.Context, rec *source.Record) error {
 	if rec.Deleted {
 		w.queue(clientv3.OpDelete(key), opDelete, rec.Key, nil)
 		w.keys[key] = true
+		w.bytes += size
 		return nil
 	}
+	w.bytes += size
 	return w.addPut(ctx, key, rec)
 }
 
@@ -195,6 +201,7 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 	w.ops, w.kinds, w.opKeys, w.leaseOf = nil, nil, nil, nil
 	clear(w.keys)
+	w.bytes = 0
 	return nil
 }
 

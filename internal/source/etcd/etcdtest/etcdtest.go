@@ -36,7 +36,9 @@ func Start(t testing.TB) *Server {
 	cfg := embed.NewConfig()
 	cfg.Name = "test"
 	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "error"
+	// The server logs errors while it shuts down, which would only
+	// clutter the test output.
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	clientURL := freeURL(t)
 	peerURL := freeURL(t)
 	cfg.ListenClientUrls = []url.URL{clientURL}
