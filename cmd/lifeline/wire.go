@@ -108,10 +108,14 @@ func openRepo(ctx context.Context, c *config.Config) (*repo.Repo, error) {
 // when the config says so.
 func openStore(ctx context.Context, rc config.Repository) (blob.Store, error) {
 	s, err := openBaseStore(ctx, rc)
-	if err != nil || !rc.AppendOnly {
-		return s, err
+	if err != nil {
+		return nil, err
 	}
-	return blob.AppendOnly(s), nil
+	s = blob.Retry(s, blob.RetryOptions{})
+	if rc.AppendOnly {
+		s = blob.AppendOnly(s)
+	}
+	return s, nil
 }
 
 func compression(c *config.Config) codec.Compression {

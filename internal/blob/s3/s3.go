@@ -154,6 +154,18 @@ func mapError(err error) error {
 	case resp.Code == "PreconditionFailed" ||
 		resp.StatusCode == http.StatusPreconditionFailed:
 		return fmt.Errorf("%w: %w", blob.ErrExists, err)
+	case resp.StatusCode >= 500 ||
+		resp.StatusCode == http.StatusTooManyRequests ||
+		resp.Code == "SlowDown" || resp.Code == "InternalError":
+		return transientError{err}
 	}
 	return err
 }
+
+// transientError marks a server answer worth another try (5xx, 429,
+// SlowDown) for blob.Transient.
+type transientError struct{ err error }
+
+func (e transientError) Error() string   { return e.err.Error() }
+func (e transientError) Unwrap() error   { return e.err }
+func (e transientError) Transient() bool { return true }
