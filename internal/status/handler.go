@@ -37,6 +37,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	snap := s.snapshot()
 	page, etag, err := s.page(snap)
 	if err != nil {
+		s.log.Error("serve status page", "error", err)
 		http.Error(w, "render status page failed", http.StatusInternalServerError)
 		return
 	}

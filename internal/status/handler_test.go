@@ -74,11 +74,11 @@ func TestAPIStatus_Shape(t *testing.T) {
 	}
 }
 
-func wantKeys(t *testing.T, what string, m map[string]any, keys ...string) {
+func wantKeys(t *testing.T, name string, m map[string]any, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
 		if _, ok := m[k]; !ok {
-			t.Errorf("%s: missing key %q in %v", what, k, m)
+			t.Errorf("%s: missing key %q in %v", name, k, m)
 		}
 	}
 }

@@ -147,7 +147,7 @@ func (h *harness) component(id string) ComponentReport {
 	return ComponentReport{}
 }
 
-// sequenceServer answers each request with the next status of codes,
+// sequenceServer responds to each request with the next status of codes,
 // repeating the last one.
 func sequenceServer(t *testing.T, codes ...int) *httptest.Server {
 	t.Helper()
@@ -165,7 +165,7 @@ func sequenceServer(t *testing.T, codes ...int) *httptest.Server {
 	return srv
 }
 
-// statusServer answers every request with code and body.
+// statusServer responds to every request with code and body.
 func statusServer(t *testing.T, code int, body string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(

@@ -24,7 +24,7 @@ var overallLabels = map[Status]string{
 	StatusUnknown:     "Checking systems",
 }
 
-// pageData is what page.html renders.
+// pageData is the data that page.html renders.
 type pageData struct {
 	Title        string
 	Overall      Status

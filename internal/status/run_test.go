@@ -73,22 +73,22 @@ func TestRun_HealthySlowFailing(t *testing.T) {
 	healthy := statusServer(t, 200, `{"ok":true}`)
 	failing := statusServer(t, 503, "maintenance")
 	slow := slowServer(t, 100*time.Millisecond)
-	one := func(c CheckConfig) CheckConfig {
+	immediate := func(c CheckConfig) CheckConfig {
 		c.FailureThreshold, c.SuccessThreshold = 1, 1
 		c.Interval = time.Minute
 		return c
 	}
 	h := newHarness(t, Config{Checks: []CheckConfig{
-		one(CheckConfig{ID: "healthy", URL: healthy.URL,
+		immediate(CheckConfig{ID: "healthy", URL: healthy.URL,
 			Conditions: []string{"[STATUS] == 200", "[BODY].ok == true"}}),
-		one(CheckConfig{ID: "slow-degraded", URL: slow.URL,
+		immediate(CheckConfig{ID: "slow-degraded", URL: slow.URL,
 			Conditions:         []string{"[STATUS] == 200"},
 			DegradedConditions: []string{"[RESPONSE_TIME] < 50"}}),
-		one(CheckConfig{ID: "slow-down", URL: slow.URL,
+		immediate(CheckConfig{ID: "slow-down", URL: slow.URL,
 			Conditions: []string{"[STATUS] == 200", "[RESPONSE_TIME] < 50"}}),
-		one(CheckConfig{ID: "failing", URL: failing.URL,
+		immediate(CheckConfig{ID: "failing", URL: failing.URL,
 			Conditions: []string{"[STATUS] == 200"}}),
-		one(CheckConfig{ID: "failing-default", URL: failing.URL}),
+		immediate(CheckConfig{ID: "failing-default", URL: failing.URL}),
 	}})
 	h.run()
 	for range 5 {
@@ -129,7 +129,7 @@ func TestRun_HealthySlowFailing(t *testing.T) {
 	}
 }
 
-// slowServer returns a server that answers 200 after delay.
+// slowServer returns a server that responds 200 after delay.
 func slowServer(t *testing.T, delay time.Duration) *httptest.Server {
 	t.Helper()
 	return newHTTPServer(t, http.HandlerFunc(
@@ -143,7 +143,7 @@ func slowServer(t *testing.T, delay time.Duration) *httptest.Server {
 }
 
 func TestRun_HangingEndpointTimesOut(t *testing.T) {
-	// The listener accepts connections and never answers.
+	// The listener accepts connections and never responds.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)

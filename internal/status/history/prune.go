@@ -12,7 +12,7 @@ import (
 // back from now. It returns the number of deleted entries.
 func (s *Store) Prune(now time.Time) (int, error) {
 	rawCutoff := now.Add(-s.opts.RawRetention)
-	sumCutoff := now.Add(-s.opts.SummaryRetention)
+	summaryCutoff := now.Add(-s.opts.SummaryRetention)
 	deleted := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		cuts := []struct {
@@ -20,10 +20,10 @@ func (s *Store) Prune(now time.Time) (int, error) {
 			before time.Time
 		}{
 			{bucketRaw, rawCutoff},
-			// A bucket is deleted once its whole span is older
+			// A summary is deleted once its whole span is older
 			// than the cutoff.
-			{bucketHourly, sumCutoff.Add(-time.Hour)},
-			{bucketDaily, sumCutoff.Add(-24 * time.Hour)},
+			{bucketHourly, summaryCutoff.Add(-time.Hour)},
+			{bucketDaily, summaryCutoff.Add(-24 * time.Hour)},
 		}
 		for _, cut := range cuts {
 			n, err := pruneBucket(tx.Bucket(cut.name), cut.before)
@@ -40,7 +40,8 @@ func (s *Store) Prune(now time.Time) (int, error) {
 	return deleted, nil
 }
 
-// pruneBucket deletes the keys before t in each nested bucket of top.
+// pruneBucket deletes the keys before the time before in each nested
+// bucket of top.
 func pruneBucket(top *bolt.Bucket, before time.Time) (int, error) {
 	deleted := 0
 	err := top.ForEachBucket(func(name []byte) error {

@@ -33,7 +33,7 @@ type Sample struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Add stores s as a raw sample of component id and adds it to the
+// Add stores smp as a raw sample of component id and adds it to the
 // hourly and daily summaries, all in one transaction.
 func (s *Store) Add(id string, smp Sample) error {
 	smp.At = smp.At.UTC()
