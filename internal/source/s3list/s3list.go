@@ -131,7 +131,7 @@ func New(cfg Config) (*Source, error) {
 			cfg.Bucket, err)
 	}
 	s := &Source{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix,
-		endpoint: u.Scheme + "://" + u.Host,
+		endpoint:    u.Scheme + "://" + u.Host,
 		concurrency: cfg.Concurrency}
 	if s.concurrency == 0 {
 		s.concurrency = DefaultConcurrency
