@@ -228,7 +228,28 @@ func (d *daemon) backup(ctx context.Context, tier repo.Tier) error {
 			records, bytes, serr, d.clock.Now())
 	}
 	reportBackup(ctx, d.notify, sourceNames(targets), tier, m, err)
+	if m != nil {
+		d.copyAfterBackup(ctx, m.ID)
+	}
 	return err
+}
+
+// copyAfterBackup copies a new backup to every copy marked after_backup.
+// A failed copy is notified and logged, and does not fail the backup.
+func (d *daemon) copyAfterBackup(ctx context.Context, id string) {
+	for _, cp := range d.cfg.Copies {
+		if !cp.AfterBackup {
+			continue
+		}
+		_, err := doCopy(ctx, d.log, d.cfg, d.repo, cp.Name, []string{id})
+		d.metrics.Job("copy-"+cp.Name, err, d.clock.Now())
+		if err != nil {
+			d.log.Error("copy failed", "copy", cp.Name, "snapshot", id,
+				"error", err.Error())
+		}
+		d.notify.Report(context.WithoutCancel(ctx), "copy", cp.Name, "",
+			err, map[string]string{"snapshot": id})
+	}
 }
 
 // withLock retries fn while the repository is locked by another process,
