@@ -319,6 +319,8 @@ func TestNew_Validation(t *testing.T) {
 		{ID: "dup", URL: "http://127.0.0.1:1/"},
 		{ID: "dup", URL: "http://127.0.0.1:1/"},
 		{ID: "bad id", URL: "http://127.0.0.1:1/"},
+		{ID: "fast", URL: "http://127.0.0.1:1/", Interval: time.Nanosecond},
+		{ID: "negative", URL: "http://127.0.0.1:1/", FailureThreshold: -1},
 	}}
 	_, err := New(cfg, newFakeClock(), nil)
 	if err == nil {
@@ -331,6 +333,8 @@ func TestNew_Validation(t *testing.T) {
 		`check "bad-window": maintenance 1: invalid daily time "25:00"`,
 		`duplicate component id "dup"`,
 		`invalid id "bad id"`,
+		`check "fast": invalid interval 1ns, want at least 1s`,
+		`check "negative": invalid thresholds: failure -1`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -41,7 +41,11 @@ func (c *check) request(ctx context.Context) observation {
 	return obs
 }
 
+// userAgent is sent unless the check sets its own User-Agent.
+const userAgent = "lifeline-status"
+
 func setHeaders(req *http.Request, headers map[string]string) {
+	req.Header.Set("User-Agent", userAgent)
 	for name, value := range headers {
 		if strings.EqualFold(name, "Host") {
 			req.Host = value

@@ -151,13 +151,25 @@ func (s *Server) advance(c *component, r Result, inWindow bool) (Change, bool) {
 func (s *Server) notify(ctx context.Context, c *component, ch Change) {
 	quiet := ch.From == StatusUnknown && ch.To == StatusUp
 	if s.cfg.OnChange != nil && !quiet {
-		s.cfg.OnChange(ctx, ch)
+		s.callOnChange(ctx, ch)
 	}
 	st := history.State{Status: string(ch.To), Since: ch.At}
 	if err := s.store.SaveState(c.id, st); err != nil {
 		s.log.Error("save component state", "component", c.id,
 			"error", err)
 	}
+}
+
+// callOnChange calls OnChange and logs a panic in it, so that a bug in
+// a notifier does not stop the status page.
+func (s *Server) callOnChange(ctx context.Context, ch Change) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("status change callback panicked",
+				"component", ch.ID, "error", fmt.Sprint(v))
+		}
+	}()
+	s.cfg.OnChange(ctx, ch)
 }
 
 // logStore logs the first failure of history writes for c and the

@@ -202,6 +202,46 @@ func TestRun_HangingEndpointTimesOut(t *testing.T) {
 	}
 }
 
+func TestRun_PanickingCallbackKeepsRunning(t *testing.T) {
+	srv := statusServer(t, 500, "")
+	h := newHarness(t, Config{Checks: []CheckConfig{{
+		ID: "api", URL: srv.URL, Interval: time.Minute, FailureThreshold: 1,
+	}}})
+	h.srv.cfg.OnChange = func(context.Context, Change) { panic("notifier bug") }
+	h.run()
+	h.nextOf("api")
+	h.advance(1, time.Minute)
+	if r := h.nextOf("api"); r.Status != StatusDown {
+		t.Errorf("run after the panic: %s, want down", r.Status)
+	}
+}
+
+func TestRun_SendsUserAgentAndHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := newHTTPServer(t, http.HandlerFunc(
+		func(_ http.ResponseWriter, r *http.Request) {
+			h := r.Header.Clone()
+			h.Set("Host", r.Host)
+			got <- h
+		}))
+	h := newHarness(t, Config{Checks: []CheckConfig{{
+		ID: "api", URL: srv.URL, Method: "POST", Body: "ping",
+		Headers: map[string]string{"X-Token": "t1", "Host": "example.test"},
+	}}})
+	h.run()
+	h.nextOf("api")
+	header := <-got
+	if ua := header.Get("User-Agent"); ua != userAgent {
+		t.Errorf("user agent: got %q, want %q", ua, userAgent)
+	}
+	if v := header.Get("X-Token"); v != "t1" {
+		t.Errorf("X-Token: got %q, want t1", v)
+	}
+	if v := header.Get("Host"); v != "example.test" {
+		t.Errorf("host: got %q, want example.test", v)
+	}
+}
+
 func TestRun_Redirects(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {

@@ -1,18 +1,22 @@
 package status
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/status/condition"
 )
 
 // validID matches component ids, which appear in URL paths.
 var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// minInterval keeps a mistyped interval, such as 1ns, from running a
+// check in a busy loop.
+const minInterval = time.Second
 
 // applyDefaults fills the zero fields of c.
 func applyDefaults(c *CheckConfig) {
@@ -49,11 +53,18 @@ func validateCheck(c CheckConfig) []error {
 	if err := validateTarget(c.Kind, c.URL); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Interval < 0 || c.Timeout < 0 {
-		errs = append(errs, errors.New("negative interval or timeout"))
+	if c.Interval < minInterval {
+		errs = append(errs, fmt.Errorf("invalid interval %v, want at "+
+			"least %v", c.Interval, minInterval))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("invalid timeout %v, want a "+
+			"positive duration", c.Timeout))
 	}
 	if c.FailureThreshold < 0 || c.SuccessThreshold < 0 {
-		errs = append(errs, errors.New("negative threshold"))
+		errs = append(errs, fmt.Errorf("invalid thresholds: failure %d, "+
+			"success %d, want 0 for the default or a positive number",
+			c.FailureThreshold, c.SuccessThreshold))
 	}
 	return errs
 }
