@@ -18,7 +18,10 @@ const cacheControl = "public, max-age=10"
 //	GET /badge/{id}.svg            an SVG badge of the state
 //
 // The page uses relative URLs, so the handler can be mounted under a
-// prefix with http.StripPrefix.
+// prefix with http.StripPrefix. Its script fetches /api/status every
+// Config.Refresh and updates states, codes, times and uptime in place.
+// NOTE: the daily bars are not in /api/status, so they change only when
+// the page is reloaded.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.servePage)
