@@ -17,11 +17,10 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/lifeline-backup/lifeline/internal/backup"
-	"github.com/lifeline-backup/lifeline/internal/blob/local"
 	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/repo/repotest"
 	"github.com/lifeline-backup/lifeline/internal/restore"
-	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/bolt"
 	"github.com/lifeline-backup/lifeline/internal/source/redis"
@@ -152,27 +151,7 @@ func newModelRun(t *testing.T) *modelRun {
 // newRepo creates a repository in a temporary folder with a new key.
 func newRepo(t *testing.T, now time.Time) *repo.Repo {
 	t.Helper()
-	store, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatalf("new local store: %v", err)
-	}
-	encoded, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatalf("generate key: %v", err)
-	}
-	key, err := seal.ParseKey("k1", encoded)
-	if err != nil {
-		t.Fatalf("parse key: %v", err)
-	}
-	keys, err := seal.NewKeyring(key)
-	if err != nil {
-		t.Fatalf("new keyring: %v", err)
-	}
-	r, err := repo.Init(context.Background(), store, keys, now)
-	if err != nil {
-		t.Fatalf("init repository: %v", err)
-	}
-	return r
+	return repotest.New(t, now)
 }
 
 func redisKey(i int) string { return fmt.Sprintf("k:%03d", i) }
