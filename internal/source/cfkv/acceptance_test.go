@@ -31,7 +31,7 @@ func seedAwkward(srv *cftest.Server, nsID string,
 	want := map[string]cftest.Entry{
 		"/leading/slash": {Value: []byte("slash"),
 			Metadata: []byte(`{"kind":"path"}`)},
-		longKey: {Value: []byte("long key"), Expiration: exp},
+		longKey:         {Value: []byte("long key"), Expiration: exp},
 		"a%2Fb?c#d e+f": {Value: []byte("reserved characters")},
 		"binary": {Value: []byte{0xff, 0x00, 0xc3, 0x28},
 			Metadata: []byte(`{"n":1,"tags":["a","b"]}`), Expiration: exp},

@@ -102,14 +102,16 @@ func newClient(cfg Config) *client {
 
 // newLimiter returns a token bucket that lets at most perPeriod requests
 // through in any RatePeriod: the burst plus what refills in one period
-// add up to perPeriod. A negative perPeriod returns nil, no limit.
+// add up to perPeriod, or to 2 when perPeriod is 1. A negative perPeriod
+// returns nil, no limit.
 func newLimiter(perPeriod int) *rate.Limiter {
 	if perPeriod < 0 {
 		return nil
 	}
 	burst := max(1, perPeriod/100)
-	refill := max(1, perPeriod-burst)
-	every := RatePeriod / time.Duration(refill)
+	refill := time.Duration(max(1, perPeriod-burst))
+	// Rounding the interval up keeps the refill within the period.
+	every := (RatePeriod + refill - 1) / refill
 	return rate.NewLimiter(rate.Every(every), burst)
 }
 

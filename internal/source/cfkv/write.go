@@ -222,7 +222,6 @@ func deleteItem(key string) bulkItem {
 	return bulkItem{key: key, json: b}
 }
 
-
 func (s *Source) addSkips(namespace string, skips []Skip) {
 	if len(skips) == 0 {
 		return

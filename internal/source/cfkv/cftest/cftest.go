@@ -26,9 +26,9 @@ package cftest
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net"
 	"slices"
 	"sync"
 	"testing"
