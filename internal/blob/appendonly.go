@@ -44,6 +44,9 @@ func (a appendOnly) Delete(_ context.Context, name string) error {
 
 func (a appendOnly) String() string { return a.s.String() + " (append-only)" }
 
+// Unwrap returns the wrapped store.
+func (a appendOnly) Unwrap() Store { return a.s }
+
 // IsAppendOnly reports whether s was wrapped by AppendOnly.
 func IsAppendOnly(s Store) bool {
 	_, ok := s.(appendOnly)

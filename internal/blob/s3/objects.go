@@ -63,7 +63,8 @@ func (s *Store) stat(ctx context.Context, name string) (minio.ObjectInfo,
 }
 
 // Delete removes the object. S3 reports success for deleting a missing
-// key, so Delete first checks that the object exists.
+// key, so Delete first checks that the object exists. A delete that the
+// server refuses because of Object Lock returns blob.ErrLocked.
 func (s *Store) Delete(ctx context.Context, name string) error {
 	if err := s.delete(ctx, name); err != nil {
 		return fmt.Errorf("delete %q from %s: %w", name, s, err)
@@ -74,11 +75,15 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 func (s *Store) delete(ctx context.Context, name string) error {
 	// NOTE: an object deleted by someone else between the two requests
 	// is not reported as blob.ErrNotFound.
-	if _, err := s.stat(ctx, name); err != nil {
+	info, err := s.stat(ctx, name)
+	if err != nil {
 		return err
 	}
-	err := s.client.RemoveObject(ctx, s.bucket, s.key(name),
+	err = s.client.RemoveObject(ctx, s.bucket, s.key(name),
 		minio.RemoveObjectOptions{})
+	if locked := lockRefusal(err, info); locked != nil {
+		return locked
+	}
 	return mapError(err)
 }
 

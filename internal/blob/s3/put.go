@@ -3,6 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,10 @@ const (
 // multipart upload whose completion carries the same header, and Put
 // then holds one part (16 MiB by default) in memory. A negative size
 // means the size is unknown.
+//
+// When the store has a lock mode and ctx carries a retention date
+// (blob.WithRetainUntil), the object is stored locked in that mode
+// until that date.
 func (s *Store) Put(ctx context.Context, name string, r io.Reader,
 	size int64) error {
 	if err := s.put(ctx, name, r, size); err != nil {
@@ -87,6 +93,7 @@ func (s *Store) putSingle(ctx context.Context, key string, r io.Reader,
 	size int64) error {
 	opts := minio.PutObjectOptions{DisableMultipart: true}
 	opts.SetMatchETagExcept("*")
+	s.setLock(ctx, &opts)
 	_, err := s.client.PutObject(ctx, s.bucket, key, r, size, opts)
 	var resp minio.ErrorResponse
 	if err == nil || errors.As(err, &resp) || ctx.Err() != nil {
@@ -103,6 +110,21 @@ func (s *Store) putSingle(ctx context.Context, key string, r io.Reader,
 		return fmt.Errorf("%w: %w", blob.ErrExists, err)
 	}
 	return err
+}
+
+// setLock adds the Object Lock headers to opts when the store has a
+// lock mode and ctx carries a retention date. AWS S3 rejects a PUT with
+// Object Lock parameters that has no Content-MD5 header, so the header
+// is sent whenever the store has a lock mode.
+func (s *Store) setLock(ctx context.Context, opts *minio.PutObjectOptions) {
+	if s.lockMode == "" {
+		return
+	}
+	opts.SendContentMd5 = true
+	if until, ok := blob.RetainUntil(ctx); ok {
+		opts.Mode = s.lockMode
+		opts.RetainUntilDate = until.UTC()
+	}
 }
 
 // checkAbsent returns nil if no object has the key, blob.ErrExists if
@@ -143,8 +165,11 @@ func shortRead(n, size int64) error {
 func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader,
 	size int64, buf []byte) (err error) {
 	core := minio.Core{Client: s.client}
+	var lock minio.PutObjectOptions
+	s.setLock(ctx, &lock)
 	uploadID, err := core.NewMultipartUpload(ctx, s.bucket, key,
-		minio.PutObjectOptions{})
+		minio.PutObjectOptions{Mode: lock.Mode,
+			RetainUntilDate: lock.RetainUntilDate})
 	if err != nil {
 		return mapError(err)
 	}
@@ -181,9 +206,13 @@ func (s *Store) putParts(ctx context.Context, core minio.Core,
 			return nil, 0, fmt.Errorf("object content exceeds %d parts "+
 				"of %d bytes: pass its size to Put", maxParts, len(buf))
 		}
+		var popts minio.PutObjectPartOptions
+		if s.lockMode != "" {
+			sum := md5.Sum(buf[:n])
+			popts.Md5Base64 = base64.StdEncoding.EncodeToString(sum[:])
+		}
 		part, err := core.PutObjectPart(ctx, s.bucket, key, uploadID,
-			number, bytes.NewReader(buf[:n]), int64(n),
-			minio.PutObjectPartOptions{})
+			number, bytes.NewReader(buf[:n]), int64(n), popts)
 		if err != nil {
 			return nil, 0, mapError(err)
 		}

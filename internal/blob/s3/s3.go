@@ -44,6 +44,11 @@ type Config struct {
 	// AWS Signature Version 4.
 	AccessKeyID     string
 	SecretAccessKey string
+	// LockMode is the S3 Object Lock mode, "governance" or "compliance",
+	// that Put applies to objects whose context carries a retention
+	// date (blob.WithRetainUntil). Empty stores no retention. The
+	// bucket must have been created with Object Lock enabled.
+	LockMode string
 }
 
 // Store is a blob.Store that keeps objects in an S3 bucket.
@@ -55,9 +60,14 @@ type Store struct {
 	// partSize is the multipart upload part size, or 0 for
 	// defaultPartSize. Tests lower it to exercise multipart uploads.
 	partSize int64
+	// lockMode is empty when the store sets no retention.
+	lockMode minio.RetentionMode
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store           = (*Store)(nil)
+	_ blob.RetentionReader = (*Store)(nil)
+)
 
 // New connects to the bucket that cfg names and checks that it exists.
 func New(ctx context.Context, cfg Config) (*Store, error) {
@@ -75,6 +85,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 func newStore(cfg Config) (*Store, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("missing bucket name")
+	}
+	mode, err := parseLockMode(cfg.LockMode)
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil {
@@ -102,7 +116,21 @@ func newStore(cfg Config) (*Store, error) {
 	if prefix != "" {
 		prefix += "/"
 	}
-	return &Store{client: client, bucket: cfg.Bucket, prefix: prefix}, nil
+	return &Store{client: client, bucket: cfg.Bucket, prefix: prefix,
+		lockMode: mode}, nil
+}
+
+func parseLockMode(mode string) (minio.RetentionMode, error) {
+	switch mode {
+	case "":
+		return "", nil
+	case "governance":
+		return minio.Governance, nil
+	case "compliance":
+		return minio.Compliance, nil
+	}
+	return "", fmt.Errorf("invalid object lock mode %q: "+
+		"use governance or compliance", mode)
 }
 
 func (s *Store) checkBucket(ctx context.Context) error {

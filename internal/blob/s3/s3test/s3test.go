@@ -181,8 +181,34 @@ func waitReady(addr string, exited <-chan error) error {
 	return fmt.Errorf("not accepting connections after %v", startTimeout)
 }
 
+// StartLocked is Start with a bucket created with Object Lock enabled,
+// and a store configuration that locks objects in mode ("governance" or
+// "compliance"). versitygw v1.8.0 enforces Object Lock in its posix
+// backend without further flags.
+func StartLocked(t *testing.T, mode string) s3.Config {
+	t.Helper()
+	endpoint, accessKey, secretKey := StartServer(t)
+	cfg := s3.Config{
+		Bucket:          "lifeline-test",
+		Prefix:          "repo",
+		Endpoint:        endpoint,
+		Region:          "us-east-1",
+		PathStyle:       true,
+		AccessKeyID:     accessKey,
+		SecretAccessKey: secretKey,
+		LockMode:        mode,
+	}
+	makeBucket(t, cfg, true)
+	return cfg
+}
+
 // CreateBucket creates the bucket that cfg names.
 func CreateBucket(t *testing.T, cfg s3.Config) {
+	t.Helper()
+	makeBucket(t, cfg, false)
+}
+
+func makeBucket(t *testing.T, cfg s3.Config, locking bool) {
 	t.Helper()
 	client, err := minio.New(strings.TrimPrefix(cfg.Endpoint, "http://"),
 		clientOptions(cfg))
@@ -191,8 +217,8 @@ func CreateBucket(t *testing.T, cfg s3.Config) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	err = client.MakeBucket(ctx, cfg.Bucket,
-		minio.MakeBucketOptions{Region: cfg.Region})
+	err = client.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{
+		Region: cfg.Region, ObjectLocking: locking})
 	if err != nil {
 		t.Fatalf("create bucket %q at %s: %v", cfg.Bucket, cfg.Endpoint, err)
 	}
