@@ -93,6 +93,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 			"restore body must be "+ndjson)
 		return
 	}
+
 	mode := r.URL.Query().Get("mode")
 	if mode != "keep" && mode != "replace" {
 		writeError(w, http.StatusBadRequest,
@@ -100,6 +101,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 				strconv.Quote(mode))
 		return
 	}
+
 	limit := s.MaxBody
 	if limit <= 0 {
 		limit = DefaultMaxBody
@@ -115,6 +117,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
+
 	records, err := parseStream(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -136,6 +139,7 @@ func parseStream(body []byte) ([]wireRecord, error) {
 		return nil, errors.New("body cut short: it needs a header " +
 			"and a trailer line")
 	}
+
 	var h header
 	if err := json.Unmarshal(lines[0], &h); err != nil || h.Version != 1 {
 		return nil, errors.New("first line is not a version 1 header")
@@ -146,6 +150,7 @@ func parseStream(body []byte) ([]wireRecord, error) {
 		return nil, errors.New("body cut short: the last line is not " +
 			"a trailer")
 	}
+
 	middle := lines[1 : len(lines)-1]
 	recordBytes := body[len(lines[0]) : len(body)-len(last)]
 	if t.Records != len(middle) ||
@@ -157,6 +162,7 @@ func parseStream(body []byte) ([]wireRecord, error) {
 		return nil, errors.New("body cut short: SHA-256 of the record " +
 			"lines does not match the trailer")
 	}
+
 	records := make([]wireRecord, len(middle))
 	for i, line := range middle {
 		if err := json.Unmarshal(line, &records[i]); err != nil {

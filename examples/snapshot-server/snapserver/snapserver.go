@@ -52,10 +52,10 @@ type Fault struct {
 type Server struct {
 	namespace string
 	token     string
-	// MaxBody is the largest restore body accepted; 0 means
+	// MaxBody is the largest restore body accepted. Zero means
 	// DefaultMaxBody. Set it before serving.
 	MaxBody int64
-	// Now returns the current time for expiry; nil means time.Now. Set
+	// Now returns the current time for expiry. Nil means time.Now. Set
 	// it before serving.
 	Now func() time.Time
 
@@ -100,7 +100,7 @@ func (s *Server) Len() int {
 	return len(s.records)
 }
 
-// SetFault sets how the following snapshot responses fail; the zero
+// SetFault sets how the following snapshot responses fail. The zero
 // Fault turns faults off.
 func (s *Server) SetFault(f Fault) {
 	s.mu.Lock()
@@ -151,7 +151,7 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// wireRecord is a record line; End marks the trailer instead.
+// wireRecord is a record line of a snapshot or restore body.
 type wireRecord struct {
 	Key       *[]byte    `json:"key,omitempty"`
 	Value     []byte     `json:"value"`

@@ -58,10 +58,10 @@ type Config struct {
 	// Token is the bearer token sent with every request. It never
 	// appears in errors or in Describe.
 	Token string
-	// Namespace names the endpoint's one namespace; empty means Name.
+	// Namespace names the endpoint's one namespace. Empty means Name.
 	Namespace string
-	// Client sends the requests; nil means a client with its own copy of
-	// http.DefaultTransport.
+	// Client sends the requests. Nil means a client with its own copy
+	// of http.DefaultTransport.
 	Client *http.Client
 	// Timeout bounds the wait for the response headers of each request,
 	// the wait for each next line of a snapshot, and a whole restore

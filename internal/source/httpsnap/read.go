@@ -47,8 +47,8 @@ type iterator struct {
 	// announced is the header's record count, if it had one.
 	announced *int64
 
-	// idle cancels the request when no line arrives within the timeout;
-	// timedOut records that it fired.
+	// idle cancels the request when no line arrives within the timeout,
+	// and timedOut records that it fired.
 	idle     *time.Timer
 	timeout  time.Duration
 	timedOut atomic.Bool
@@ -128,9 +128,9 @@ func (it *iterator) nextLine() ([]byte, error) {
 	return nil, it.cutShort(err.Error())
 }
 
-func (it *iterator) cutShort(why string) error {
+func (it *iterator) cutShort(reason string) error {
 	return fmt.Errorf("response cut short after %d records: %s",
-		it.records, why)
+		it.records, reason)
 }
 
 // Next returns the next live record, or io.EOF once the trailer has been
@@ -161,8 +161,8 @@ func (it *iterator) Next(ctx context.Context) (*source.Record, error) {
 	}
 }
 
-// decodeNext decodes the next line: a record, or the trailer, which it
-// checks and answers with io.EOF.
+// decodeNext decodes the next line. For the trailer it checks the
+// counts and returns io.EOF.
 func (it *iterator) decodeNext() (*source.Record, error) {
 	line, err := it.nextLine()
 	if err != nil {

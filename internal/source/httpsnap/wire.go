@@ -42,8 +42,8 @@ type trailer struct {
 	SHA256  string `json:"sha256"`
 }
 
-// wireLine is a record line or the trailer as Read decodes it; End tells
-// them apart.
+// wireLine is a record line or the trailer as Read decodes it. End is
+// set only in the trailer.
 type wireLine struct {
 	Key       *[]byte    `json:"key"`
 	Value     []byte     `json:"value"`

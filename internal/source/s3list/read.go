@@ -61,8 +61,8 @@ type pending struct {
 type iterator struct {
 	src    *Source
 	cancel context.CancelFunc
-	// pending holds the requests in listing order; list closes it at the
-	// end of the listing.
+	// pending holds the requests in listing order. The list goroutine
+	// closes it at the end of the listing.
 	pending chan *pending
 	wg      sync.WaitGroup
 	err     error

@@ -57,15 +57,15 @@ var ErrReadOnly = errors.New("bucket listings are never written; " +
 type Config struct {
 	// Name is the source name from the configuration.
 	Name string
-	// Bucket is the bucket to list; it is also the namespace name.
+	// Bucket is the bucket to list and the namespace name.
 	Bucket string
-	// Prefix limits the listing to keys that start with it; empty lists
-	// the whole bucket.
+	// Prefix limits the listing to keys that start with it. Empty
+	// lists the whole bucket.
 	Prefix string
 	// Endpoint is the server's URL, such as "https://s3.example.com".
 	// Its scheme decides whether TLS is used.
 	Endpoint string
-	// Region is the bucket's region; empty lets the client ask the
+	// Region is the bucket's region. Empty lets the client ask the
 	// server.
 	Region string
 	// PathStyle forces path-style requests (endpoint/bucket/key).
@@ -75,7 +75,7 @@ type Config struct {
 	// Describe.
 	AccessKeyID     string
 	SecretAccessKey string
-	// Concurrency is how many HEAD requests a read sends at once; zero
+	// Concurrency is how many HEAD requests a read sends at once. Zero
 	// means DefaultConcurrency.
 	Concurrency int
 }
@@ -165,7 +165,7 @@ func (s *Source) Write(_ context.Context, namespace string,
 		namespace, s.Describe(), ErrReadOnly)
 }
 
-// Close releases nothing; the client keeps no connection that needs it.
+// Close releases nothing, because the client needs no explicit close.
 func (s *Source) Close() error { return nil }
 
 func (s *Source) checkNamespace(namespace string) error {
