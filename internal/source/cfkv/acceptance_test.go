@@ -48,7 +48,7 @@ func seedAwkward(srv *cftest.Server, nsID string,
 }
 
 // faultyListing makes the next listing start with an empty page with a
-// cursor, hand back one cursor again and answer 429 three times.
+// cursor, hand back one cursor again and respond 429 three times.
 func faultyListing(srv *cftest.Server) {
 	srv.SetFaults(cftest.Faults{EmptyPages: 1, RepeatCursors: 1,
 		TooManyRequests: 3, RetryAfter: 7})
@@ -67,7 +67,7 @@ func TestRead_FaultsEveryKeyOnce(t *testing.T) {
 	if stats.EmptyPages != 1 || stats.RepeatedCursors != 1 ||
 		stats.TooManyRequests != 3 {
 		t.Fatalf("faults served = %+v, want 1 empty page, 1 repeated "+
-			"cursor and 3 answers 429", stats)
+			"cursor and 3 responses 429", stats)
 	}
 	seen := map[string]int{}
 	for _, r := range recs {

@@ -61,7 +61,7 @@ func (c *client) listNamespaces(ctx context.Context) ([]namespaceInfo,
 // keyInfo is one entry of the keys list.
 type keyInfo struct {
 	Name string `json:"name"`
-	// Expiration is in Unix seconds; the schema types it as a number.
+	// Expiration is in Unix seconds, typed as a JSON number.
 	Expiration float64         `json:"expiration"`
 	Metadata   json.RawMessage `json:"metadata"`
 }
@@ -93,6 +93,12 @@ func (c *client) listKeys(ctx context.Context, nsID,
 
 // getValue returns the value of key, or found false when the key does
 // not exist (any more).
+//
+// NOTE: the key is percent-encoded in the URL path, as the API reference
+// requests. Its namespace model has supports_url_encoding, documented as
+// set on namespaces that decode keys written on the URL. Reads from
+// namespaces without it are untested, because the local test server
+// decodes every key.
 func (c *client) getValue(ctx context.Context, nsID,
 	key string) (value []byte, found bool, err error) {
 	req := request{method: http.MethodGet,

@@ -8,7 +8,7 @@ import (
 // sendBulk sends items in chunks of at most maxBulkPairs items and
 // maxBulkBytes of body, and returns how many items the server applied.
 // Keys that a response lists as unsuccessful are sent again, because
-// Cloudflare's reference says they should be retried.
+// Cloudflare's reference states that they should be retried.
 func (s *Source) sendBulk(ctx context.Context, items []bulkItem,
 	send func(chunk []bulkItem) (bulkResult, error)) (int64, error) {
 	var done int64

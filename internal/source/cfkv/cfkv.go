@@ -30,16 +30,20 @@
 // write request (PUT .../bulk). A value that is valid UTF-8 is sent as a
 // JSON string and any other value base64-encoded with "base64": true, so
 // values come back byte for byte. Metadata is sent back as the same JSON
-// text and the expiry as the same Unix second; an expiry with a fraction
+// text and the expiry as the same Unix second. An expiry with a fraction
 // of a second is rounded up. Tombstones are deleted with the bulk delete
 // endpoint (POST .../bulk/delete), only in Replace mode.
 //
 // Cloudflare rejects a whole bulk request when one pair breaks a limit,
-// so Write leaves such records out and reports them through Skipped,
-// never changing them: an expiry less than 60 seconds after now (the
-// later of the now argument and the wall clock), a key that is empty,
-// "." or "..", not valid UTF-8 or longer than 512 bytes, metadata that is
-// not JSON or longer than 1,024 bytes, and a value over 25 MiB.
+// so Write leaves such records out, unchanged, and reports them through
+// Skipped. Those are records with
+//
+//   - an expiry less than 60 seconds after now, the later of the now
+//     argument and the wall clock;
+//   - a key that is empty, "." or "..", not valid UTF-8 or longer than
+//     512 bytes;
+//   - metadata that is not JSON or longer than 1,024 bytes;
+//   - a value over 25 MiB.
 //
 // The bulk write endpoint overwrites, so KeepExisting needs to know which
 // keys exist: the first KeepExisting Write to a namespace lists its keys
@@ -52,11 +56,11 @@
 // # Requests
 //
 // A client-side limiter spaces requests (Config.RateLimit per five
-// minutes). Answers 429 are retried after their Retry-After header, and
-// 5xx answers and network errors after an exponential backoff, up to six
-// attempts in all. Errors name the namespace and carry the Cloudflare
-// error codes and messages of the response body; they never contain the
-// token or a value.
+// minutes). Responses 429 are retried after their Retry-After header,
+// and 5xx responses and network errors after an exponential backoff, up
+// to six attempts in all. Errors name the namespace and carry the
+// Cloudflare error codes and messages of the response body. They never
+// contain the token or a value.
 //
 // # Sources
 //
@@ -76,6 +80,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -138,6 +143,19 @@ type Config struct {
 	// that stops early when ctx ends. Tests inject it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// String describes the configuration without the token, so that
+// printing a Config with fmt shows no secret.
+func (c Config) String() string {
+	return fmt.Sprintf("cfkv config %q (account %s, token redacted)",
+		c.Name, c.AccountID)
+}
+
+// GoString is String, for the %#v verb.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue is String, for log/slog.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Source reads and writes the KV namespaces of one Cloudflare account.
 // It is safe for concurrent use.
@@ -210,6 +228,12 @@ func validate(cfg *Config) error {
 	}
 	return nil
 }
+
+// String is Describe, so that printing a Source shows no token.
+func (s *Source) String() string { return s.Describe() }
+
+// GoString is Describe, for the %#v verb.
+func (s *Source) GoString() string { return s.Describe() }
 
 // Describe returns "cfkv account" and the account id, without the token.
 func (s *Source) Describe() string {

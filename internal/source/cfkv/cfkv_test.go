@@ -3,6 +3,7 @@ package cfkv
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -109,7 +110,7 @@ func TestRead_GivesUpWithoutToken(t *testing.T) {
 
 	_, err := s.Read(t.Context(), "ns")
 	if err == nil {
-		t.Fatal("Read through endless 500 answers returned no error")
+		t.Fatal("Read through endless 500 responses returned no error")
 	}
 	for _, want := range []string{`"ns"`, "HTTP 500", "error 10001",
 		"6 attempts"} {
@@ -144,6 +145,24 @@ func TestRead_WrongTokenError(t *testing.T) {
 		t.Errorf("server saw %d failed authentications, want 1",
 			srv.Stats().AuthFailures)
 	}
+}
+
+func TestConfig_PrintsNoToken(t *testing.T) {
+	cfg := Config{Name: "kv", AccountID: "acct", Token: testToken}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		checkNoToken(t, "Config printed with "+verb,
+			fmt.Sprintf(verb, cfg))
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		checkNoToken(t, "Source printed with "+verb, fmt.Sprintf(verb, s))
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("source", "config", cfg)
+	checkNoToken(t, "slog output", b.String())
 }
 
 func TestNewLimiter_StaysUnderLimit(t *testing.T) {

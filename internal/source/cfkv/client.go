@@ -19,14 +19,14 @@ import (
 const (
 	// maxAttempts bounds the tries of one request, retries included.
 	maxAttempts = 6
-	// firstBackoff is the wait after the first failed attempt; it
+	// firstBackoff is the wait after the first failed attempt. It
 	// doubles with every further attempt up to maxBackoff.
 	firstBackoff = time.Second
 	maxBackoff   = 30 * time.Second
 	// rateLimitedWait is the wait after a 429 without Retry-After.
-	// Cloudflare's limits page says a client over the limit is blocked
-	// for five minutes; its Retry-After header, when sent, is shorter
-	// or equal.
+	// Cloudflare's limits page states that a client over the limit is blocked
+	// for five minutes, and its Retry-After header, when sent, gives
+	// the actual wait.
 	rateLimitedWait = 60 * time.Second
 	// maxResponseBytes bounds a response body: the largest value plus
 	// room for headers of the JSON envelope.
@@ -39,7 +39,7 @@ const (
 type APIError struct {
 	Status int
 	// Errors holds the codes and messages of the response's "errors"
-	// array; it is empty when the body was not an envelope.
+	// array, empty when the body was not an envelope.
 	Errors []Message
 }
 
@@ -135,14 +135,14 @@ type request struct {
 	body   []byte
 }
 
-// response is a successful answer: its body and headers.
+// response is the body and headers of a successful response.
 type response struct {
 	body   []byte
 	header http.Header
 }
 
 // do sends req until it succeeds, fails for good or runs out of
-// attempts. Only 429, 5xx and network errors are retried; every request
+// attempts. Only 429, 5xx and network errors are retried. Every request
 // this package sends is idempotent, so a retry cannot apply one twice.
 func (c *client) do(ctx context.Context, req request) (*response, error) {
 	var last error
@@ -232,7 +232,7 @@ func (c *client) newHTTPRequest(ctx context.Context,
 	return hr, nil
 }
 
-// retryAfter returns the wait a 429 answer asks for, in seconds or as an
+// retryAfter returns the wait a 429 response requests, in seconds or as an
 // HTTP date, or rateLimitedWait when it names none.
 func retryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")
@@ -248,7 +248,7 @@ func retryAfter(h http.Header) time.Duration {
 	return rateLimitedWait
 }
 
-// apiError builds the error of a failed answer from its envelope. A body
+// apiError builds the error of a failed response from its envelope. A body
 // that is no envelope is left out, because it could echo request data.
 func apiError(status int, body []byte) error {
 	e := &APIError{Status: status}
@@ -260,7 +260,7 @@ func apiError(status int, body []byte) error {
 }
 
 // doJSON sends req and decodes the envelope's result into result and its
-// result_info into info; either may be nil.
+// result_info into info. Either may be nil.
 func (c *client) doJSON(ctx context.Context, req request,
 	result, info any) error {
 	resp, err := c.do(ctx, req)
@@ -290,7 +290,7 @@ func (c *client) doJSON(ctx context.Context, req request,
 	return nil
 }
 
-// isNotFound reports whether err is a 404 answer.
+// isNotFound reports whether err is a 404 response.
 func isNotFound(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound

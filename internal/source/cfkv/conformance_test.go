@@ -29,14 +29,14 @@ func TestConformance(t *testing.T) {
 			// Workers KV keys are UTF-8 strings.
 			BinaryKeys:   false,
 			BinaryValues: true,
-			// NOTE: the local server accepts empty values; the API
+			// NOTE: the local server accepts empty values, but the API
 			// reference does not say whether Cloudflare does.
 			EmptyValues: true,
 			// Workers KV metadata must be JSON, and the suite writes
 			// plain text, which Write leaves out as invalid. The
 			// package's own tests round-trip JSON metadata.
 			Metadata: false,
-			// KV keeps whole Unix seconds; the suite's expiries lie an
+			// KV keeps whole Unix seconds. The suite's expiries lie an
 			// hour ahead, past Cloudflare's 60-second minimum.
 			Expiry:            true,
 			ExpiryGranularity: time.Second,

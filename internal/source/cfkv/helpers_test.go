@@ -14,7 +14,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/source/cfkv/cftest"
 )
 
-// testToken is the API token of the test servers; no error or
+// testToken is the API token of the test servers. No error or
 // description may contain it.
 const testToken = "cf-secret-token-7d3b9e41"
 
@@ -26,7 +26,7 @@ func newServer(t *testing.T) *cftest.Server {
 		Token: testToken})
 }
 
-// sleeper records the waits that a Source asks for instead of waiting.
+// sleeper records the waits that a Source requests instead of waiting.
 type sleeper struct {
 	mu    sync.Mutex
 	waits []time.Duration
@@ -46,7 +46,7 @@ func (s *sleeper) recorded() []time.Duration {
 }
 
 // newSource returns a Source for srv without a rate limit and with
-// recorded sleeps; edit changes the Config first when not nil.
+// recorded sleeps. A non-nil edit changes the Config first.
 func newSource(t *testing.T, srv *cftest.Server,
 	edit func(*Config)) (*Source, *sleeper) {
 	t.Helper()

@@ -20,7 +20,7 @@ const maxStalledPages = 100
 
 // Read returns every key of the namespace with its value, metadata and
 // expiry. Listing and value reads run in goroutines that stop when the
-// iterator is closed; records come in no particular order.
+// iterator is closed. Records come in no particular order.
 func (s *Source) Read(ctx context.Context,
 	namespace string) (source.Iterator, error) {
 	id, err := s.resolve(ctx, namespace)
@@ -98,8 +98,8 @@ func (it *iterator) list(ctx context.Context, api *client, nsID string,
 }
 
 // walkKeys calls visit with every page of the namespace's key listing,
-// following the cursor until it is empty; an empty page with a cursor
-// does not end the listing. visit returns how many keys of the page it
+// following the cursor until it is empty, so an empty page with a
+// cursor does not end the listing. visit returns how many keys of the page it
 // had not seen before.
 func walkKeys(ctx context.Context, api *client, nsID string,
 	visit func(page []keyInfo) (int, error)) error {

@@ -16,11 +16,11 @@ const (
 	// maxBulkPairs is the most pairs or keys one bulk request may hold.
 	maxBulkPairs = 10000
 	// maxBulkBytes bounds the body of one bulk request. Cloudflare
-	// allows 100 megabytes; decimal megabytes are the safe reading.
+	// allows 100 megabytes, read as decimal megabytes, the smaller.
 	maxBulkBytes = 100_000_000
 )
 
-// SkipReason is why Write left a record out.
+// SkipReason is the reason Write left a record out.
 type SkipReason string
 
 // The reasons Write leaves a record out. Cloudflare rejects a bulk
@@ -41,7 +41,7 @@ type Skip struct {
 }
 
 // Skipped returns the records that Write has left out since the previous
-// call, and forgets them. The caller reports them to the user, because
+// call, and clears the list. The caller reports them to the user, because
 // WriteResult has no field for them.
 func (s *Source) Skipped() []Skip {
 	s.mu.Lock()
@@ -67,7 +67,7 @@ type bulkItem struct {
 
 // Write stores records with bulk writes and applies tombstones with bulk
 // deletes in Replace mode. Records whose expiry has passed are counted
-// in Expired; records that Cloudflare would reject are left out and
+// in Expired. Records that Cloudflare would reject are left out and
 // listed by Skipped. Within one call, a later record of a key wins over
 // an earlier one. On error the result counts what was done before it.
 func (s *Source) Write(ctx context.Context, namespace string,

@@ -100,7 +100,7 @@ func TestWrite_KeepExistingConflicts(t *testing.T) {
 		t.Errorf("existing key holds %q, want old", v)
 	}
 
-	// The index built for now also knows the key written just before.
+	// The index built for now also contains the key written just before.
 	res, err = s.Write(t.Context(), "ns", records[1:], source.KeepExisting,
 		now)
 	if err != nil {

@@ -126,8 +126,8 @@ func checkMetadata(p pairJSON) (json.RawMessage, *apiError) {
 	return json.RawMessage(b.Bytes()), nil
 }
 
-// expiration returns the absolute expiration of p; expiration_ttl wins
-// over expiration when both are set, as the API reference says.
+// expiration returns the absolute expiration of p. expiration_ttl wins
+// over expiration when both are set, as the API reference states.
 func (s *Server) expiration(p pairJSON) (int64, *apiError) {
 	now := s.now().Unix()
 	switch {

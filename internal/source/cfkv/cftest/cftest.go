@@ -1,26 +1,30 @@
-// Package cftest runs a local server for tests that answers like
+// Package cftest runs a local server for tests that responds like
 // Cloudflare's REST API for Workers KV, on 127.0.0.1.
 //
 // It serves the endpoints that package cfkv uses, as Cloudflare's API
-// reference describes them: the namespaces list (page, per_page), the
-// keys list (limit 10 to 1,000, cursor, prefix; result_info with count
-// and cursor, an empty cursor on the last page; keys in byte order with
-// expiration and metadata), value and metadata reads of URL-encoded key
-// names (a value read sends the "expiration" header), the bulk write
-// (PUT .../bulk) and both bulk deletes (POST .../bulk/delete and the
-// older DELETE .../bulk). It checks the "Authorization: Bearer" header and
-// the documented limits: 10,000 pairs and 100,000,000 bytes per bulk
-// request, keys of 1 to 512 bytes other than "." and "..", metadata of
-// at most 1,024 bytes, values of at most 25 MiB, and expirations at
-// least 60 seconds ahead. A request that breaks a limit fails whole, with
-// the error envelope
+// reference describes them:
+//
+//   - the namespaces list, with page and per_page;
+//   - the keys list, with limit (10 to 1,000), cursor and prefix, keys
+//     in byte order with expiration and metadata, and result_info of
+//     count and cursor, the cursor empty on the last page;
+//   - value and metadata reads of URL-encoded key names, where a value
+//     read sends the "expiration" header;
+//   - the bulk write (PUT .../bulk) and both bulk deletes
+//     (POST .../bulk/delete and the older DELETE .../bulk).
+//
+// It checks the "Authorization: Bearer" header and the documented
+// limits: 10,000 pairs and 100,000,000 bytes per bulk request, keys of 1
+// to 512 bytes other than "." and "..", metadata of at most 1,024 bytes,
+// values of at most 25 MiB, and expirations at least 60 seconds ahead. A
+// request that breaks a limit fails whole, with the error envelope
 // {"success":false,"errors":[{"code":..,"message":..}],"messages":[],"result":null}.
-// The error codes are the server's own except 10000 (authentication
-// error) and 10009 (key not found); tests must not depend on them.
+// The error codes and messages are the server's own choice, modelled on
+// ones Cloudflare users report, so tests must not depend on them.
 //
 // Faults can be switched on to test clients: empty pages with a cursor,
-// a cursor handed back again, 429 answers with Retry-After, 500 answers
-// and bulk writes that report keys as unsuccessful.
+// a cursor handed back again, 429 responses with Retry-After, 500
+// responses and bulk writes that report keys as unsuccessful.
 package cftest
 
 import (
@@ -50,7 +54,7 @@ const (
 
 // Options configures a Server. The zero value is usable.
 type Options struct {
-	// AccountID is the only account the server knows; empty means
+	// AccountID is the only account the server has; empty means
 	// "account".
 	AccountID string
 	// Token is the API token that requests must carry; empty means
@@ -63,11 +67,11 @@ type Options struct {
 // Faults make the server misbehave. Each count is used up by the
 // requests it affects.
 type Faults struct {
-	// TooManyRequests answers that many next requests with 429 and a
+	// TooManyRequests responds to that many next requests with 429 and a
 	// Retry-After header of RetryAfter seconds.
 	TooManyRequests int
 	RetryAfter      int
-	// ServerErrors answers that many next requests with 500.
+	// ServerErrors responds to that many next requests with 500.
 	ServerErrors int
 	// EmptyPages makes that many next key listings return no keys and
 	// a cursor to the same position.

@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// apiError is an error answer: its status and the envelope's one error.
+// apiError is an error response: its status and the envelope's error.
 type apiError struct {
 	status  int
 	code    int
@@ -42,7 +42,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if result == nil && info == nil {
-		return // the handler wrote a raw answer
+		return // the handler wrote a raw response
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"success": true, "errors": []any{}, "messages": []any{},
