@@ -12,11 +12,13 @@
 // name as UTF-8 bytes, Record.Value the raw value bytes, Record.Metadata
 // the key's metadata as the JSON text the listing returned (nil for a key
 // without metadata), and Record.ExpiresAt the listed expiration, whole
-// Unix seconds. The listing ends when the response carries an empty
+// Unix seconds. The REST listing has no list_complete field (the Workers
+// binding's list has one): it ends when result_info carries an empty
 // cursor, so an empty page with a cursor does not end it. A key that a
-// repeated cursor lists twice is returned once: Read keeps a 128-bit hash
-// of every key it has returned, so its memory grows by about 40 bytes per
-// key. A key deleted between the listing and the value read is left out.
+// repeated cursor lists twice is returned once, because Read keeps a
+// 128-bit hash of every key it has returned. Its memory therefore grows
+// with the namespace, by an estimated 40 bytes per key (the hash plus Go
+// map overhead). A key deleted between the listing and the value read is left out.
 //
 // Values are read one request each because the bulk get endpoint
 // (POST .../bulk/get, up to 100 keys) is documented for text values only
@@ -46,12 +48,13 @@
 //   - a value over 25 MiB.
 //
 // The bulk write endpoint overwrites, so KeepExisting needs to know which
-// keys exist: the first KeepExisting Write to a namespace lists its keys
+// keys exist. The first KeepExisting Write to a namespace lists its keys
 // once and keeps that index, updated with this Source's own writes and
-// deletes, until a Write arrives with a different now (the restore engine
-// passes one now per restore). Keys that another client writes during a
-// restore are not in the index, and KV's listings are eventually
-// consistent, so such keys can be overwritten.
+// deletes. A Write with a different now builds a new index, and the
+// restore engine passes one now per restored namespace. Keys that
+// another client writes during a restore are missing from the index, and
+// KV's listings are eventually consistent, so such keys can be
+// overwritten.
 //
 // # Requests
 //
