@@ -40,8 +40,15 @@ process waits for the lock up to serve.lock_wait (default 30m).
 
 Failures, and the first success after a failure, go to the notifiers of
 notify:. Logs are JSON lines on standard output (text on a terminal).
-The HTTP server at serve.listen (default 127.0.0.1:9877) serves
-Prometheus metrics at /metrics and lifeline's own health at /healthz.
+The HTTP server at serve.listen (default 127.0.0.1:9877) serves the
+status page at /, its JSON at /api/status (history at
+/api/status/ID/history?days=90, badges at /badge/ID.svg), Prometheus
+metrics at /metrics and lifeline's own health at /healthz. The page
+shows the checks under status.checks, the freshness of each source's
+backups (up while the newest is younger than its RPO objective, or the
+incremental interval plus status.freshness_margin), each source's last
+drill, and whether the repository answers. Confirmed state changes go to
+the notifiers.
 
 SIGTERM or SIGINT stops the daemon: the running job may finish within
 serve.stop_timeout (default 5m), else it is cancelled; the log says
@@ -90,13 +97,23 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := d.listen()
+	page, err := newStatus(c, r, d.notify, d.clock, log)
+	if err != nil {
+		return fmt.Errorf("status page: %w", err)
+	}
+	defer page.Close()
+	srv, err := d.listen(page.Handler())
 	if err != nil {
 		return err
 	}
 	log.Info("serve started", "listen", srv.Addr, "repository",
 		r.Store().String())
+	pageDone := make(chan error, 1)
+	go func() { pageDone <- page.Run(ctx) }()
 	runErr := sched.Run(ctx)
+	if err := <-pageDone; err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("status checks stopped", "error", err.Error())
+	}
 	shutdown, cancel := context.WithTimeout(context.Background(),
 		10*time.Second)
 	defer cancel()
@@ -273,9 +290,11 @@ func withLock[T any](d *daemon, ctx context.Context,
 	}
 }
 
-// listen starts the HTTP server of /metrics and /healthz.
-func (d *daemon) listen() (*http.Server, error) {
+// listen starts the HTTP server: the status page and its API, /metrics
+// and /healthz.
+func (d *daemon) listen(page http.Handler) (*http.Server, error) {
 	mux := http.NewServeMux()
+	mux.Handle("/", page)
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.HandleFunc("GET /healthz", d.health)
 	srv := &http.Server{

@@ -20,6 +20,8 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/bolt"
+	"github.com/lifeline-backup/lifeline/internal/source/httpsnap"
+	"github.com/lifeline-backup/lifeline/internal/source/s3list"
 	"github.com/lifeline-backup/lifeline/internal/source/redis"
 )
 
@@ -145,8 +147,43 @@ func openSource(s *config.Source) (source.Source, error) {
 		}
 		return bolt.New(bolt.Config{Name: s.Name, Path: s.Path,
 			Buckets: buckets, Create: true})
+	case "http-snapshot":
+		token, err := envSecret(s, s.TokenEnv)
+		if err != nil {
+			return nil, err
+		}
+		return httpsnap.New(httpsnap.Config{Name: s.Name, URL: s.URL,
+			Token: token, Namespace: firstNamespace(s)})
+	case "s3-listing":
+		return s3list.New(s3list.Config{Name: s.Name, Bucket: s.Bucket,
+			Prefix: s.Prefix, Endpoint: s.Endpoint, Region: s.Region,
+			PathStyle:       s.PathStyle,
+			AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+			SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY")})
 	}
 	return nil, fmt.Errorf("source %q: unknown type %q", s.Name, s.Type)
+}
+
+// envSecret reads a source's secret from the environment variable name.
+func envSecret(s *config.Source, name string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("source %q: token_env is missing", s.Name)
+	}
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return "", fmt.Errorf("source %q: environment variable %s is not "+
+			"set", s.Name, name)
+	}
+	return v, nil
+}
+
+// firstNamespace returns the name of the source's first configured
+// namespace, or "".
+func firstNamespace(s *config.Source) string {
+	if len(s.Namespaces) == 0 {
+		return ""
+	}
+	return s.Namespaces[0].Name
 }
 
 // newLogger returns the logger for a command: JSON lines on standard

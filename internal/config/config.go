@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lifeline-backup/lifeline/internal/status/condition"
 )
 
 // Config is a whole configuration file.
@@ -33,6 +35,7 @@ type Config struct {
 	Serve       Serve      `yaml:"serve"`
 	Drill       Drill      `yaml:"drill"`
 	Copies      []Copy     `yaml:"copies"`
+	Status      Status     `yaml:"status"`
 	Report      Report     `yaml:"report"`
 	// StateDir holds local state that can be rebuilt, such as which
 	// alerts were sent. Default: $XDG_STATE_HOME/lifeline, else
@@ -69,6 +72,54 @@ type ObjectLock struct {
 	// Mode is "governance" or "compliance"; empty turns locking off.
 	Mode   string   `yaml:"mode"`
 	Margin Duration `yaml:"margin"`
+}
+
+// Status configures the status page of serve.
+type Status struct {
+	// Title heads the page.
+	Title string `yaml:"title"`
+	// History is the bbolt file of check results; default
+	// <state_dir>/status.db.
+	History string  `yaml:"history"`
+	Checks  []Check `yaml:"checks"`
+	// FreshnessMargin is added to the incremental schedule's interval
+	// for sources without an RPO objective; default 15m.
+	FreshnessMargin Duration `yaml:"freshness_margin"`
+}
+
+// Check is one health check of the status page. Conditions use the
+// syntax of Gatus: "[STATUS] == 200", "[RESPONSE_TIME] < 300",
+// "[BODY].status == UP".
+type Check struct {
+	ID                 string            `yaml:"id"`
+	Name               string            `yaml:"name"`
+	Group              string            `yaml:"group"`
+	Type               string            `yaml:"type"`
+	URL                string            `yaml:"url"`
+	Method             string            `yaml:"method"`
+	Headers            map[string]string `yaml:"headers"`
+	Body               string            `yaml:"body"`
+	Interval           Duration          `yaml:"interval"`
+	Timeout            Duration          `yaml:"timeout"`
+	FollowRedirects    *bool             `yaml:"follow_redirects"`
+	InsecureTLS        bool              `yaml:"insecure_tls"`
+	Conditions         []string          `yaml:"conditions"`
+	DegradedConditions []string          `yaml:"degraded_conditions"`
+	FailureThreshold   int               `yaml:"failure_threshold"`
+	SuccessThreshold   int               `yaml:"success_threshold"`
+	HideURL            bool              `yaml:"hide_url"`
+	HideErrors         bool              `yaml:"hide_errors"`
+	Maintenance        []Maintenance     `yaml:"maintenance"`
+	Line               int               `yaml:"-"`
+}
+
+// Maintenance is a window in which a check shows maintenance and sends
+// no alert: daily at a UTC time "HH:MM", or at a cron expression, for a
+// duration.
+type Maintenance struct {
+	Daily    string   `yaml:"daily"`
+	Cron     string   `yaml:"cron"`
+	Duration Duration `yaml:"duration"`
 }
 
 // Copy is a second repository that backups are copied to.
@@ -312,6 +363,7 @@ func (c *Config) validate() error {
 	c.validateNotify(add)
 	c.validateDrills(add)
 	c.validateCopies(add)
+	c.validateChecks(add)
 	c.applyDefaults()
 	return errors.Join(errs...)
 }
@@ -373,6 +425,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir()
+	}
+	if c.Status.History == "" {
+		c.Status.History = filepath.Join(c.StateDir, "status.db")
+	}
+	if c.Status.FreshnessMargin == 0 {
+		c.Status.FreshnessMargin = Duration(15 * time.Minute)
 	}
 }
 
@@ -578,4 +636,31 @@ func (c *Config) Copy(name string) (*Copy, bool) {
 		}
 	}
 	return nil, false
+}
+
+// validateChecks refuses malformed checks, naming the line and, for a
+// condition, what is wrong with it.
+func (c *Config) validateChecks(add func(int, string, ...any)) {
+	seen := map[string]bool{}
+	for _, ch := range c.Status.Checks {
+		switch {
+		case !nameRE.MatchString(ch.ID):
+			add(ch.Line, "status check id %q is invalid: use letters, "+
+				"digits, '-', '_' and '.'", ch.ID)
+		case seen[ch.ID]:
+			add(ch.Line, "status check id %q appears twice", ch.ID)
+		case ch.Type != "" && ch.Type != "http" && ch.Type != "tcp":
+			add(ch.Line, "status check %q: type %q is invalid: use http "+
+				"or tcp", ch.ID, ch.Type)
+		case ch.URL == "":
+			add(ch.Line, "status check %q: url is missing", ch.ID)
+		}
+		seen[ch.ID] = true
+		for _, cond := range append(append([]string{}, ch.Conditions...),
+			ch.DegradedConditions...) {
+			if _, err := condition.Parse(cond); err != nil {
+				add(ch.Line, "status check %q: %v", ch.ID, err)
+			}
+		}
+	}
 }

@@ -91,3 +91,10 @@ func (c *Copy) UnmarshalYAML(n *yaml.Node) error {
 	c.Line = n.Line
 	return decodeStrict(n, (*plain)(c))
 }
+
+// UnmarshalYAML decodes a status check and records its line.
+func (ch *Check) UnmarshalYAML(n *yaml.Node) error {
+	type plain Check
+	ch.Line = n.Line
+	return decodeStrict(n, (*plain)(ch))
+}
