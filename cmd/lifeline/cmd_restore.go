@@ -13,6 +13,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/restore"
 	"github.com/lifeline-backup/lifeline/internal/source"
+	"github.com/lifeline-backup/lifeline/internal/source/cfkv"
 )
 
 type restoreOpts struct {
@@ -171,6 +172,9 @@ func doRestore(ctx context.Context, log *slog.Logger, r *repo.Repo,
 		},
 	})
 	prog.clear()
+	if serr := reportSkipped(log, items); serr != nil && err == nil {
+		err = serr
+	}
 	for i, res := range results {
 		if err != nil && i == len(results)-1 {
 			// The failed namespace: its error is the command's.
@@ -321,4 +325,34 @@ func previewReadOnly(log *slog.Logger, items []restore.Item,
 		"with the live source instead (add = missing there now, change = " +
 		"changed since, delete = not in the backup)")
 	return true, nil
+}
+
+// reportSkipped logs the records a target refused to store (Cloudflare
+// KV: an expiry too soon, a key too long) and returns an error when there
+// were any: the restore is then incomplete and must say so.
+func reportSkipped(log *slog.Logger, items []restore.Item) error {
+	total := 0
+	seen := map[source.Source]bool{}
+	for _, it := range items {
+		sk, ok := it.To.Src.(interface{ Skipped() []cfkv.Skip })
+		if !ok || seen[it.To.Src] {
+			continue
+		}
+		seen[it.To.Src] = true
+		byReason := map[cfkv.SkipReason][]string{}
+		for _, s := range sk.Skipped() {
+			byReason[s.Reason] = append(byReason[s.Reason], quoteKey(s.Key))
+			total++
+		}
+		for reason, keys := range byReason {
+			log.Warn("records not written", "target", it.To.Name,
+				"reason", string(reason), "records", len(keys),
+				"keys", strings.Join(keys[:min(len(keys), 10)], " "))
+		}
+	}
+	if total > 0 {
+		return fmt.Errorf("%d records were not written because the "+
+			"target refuses them; the log lists why", total)
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/bolt"
+	"github.com/lifeline-backup/lifeline/internal/source/cfkv"
 	"github.com/lifeline-backup/lifeline/internal/source/httpsnap"
 	"github.com/lifeline-backup/lifeline/internal/source/s3list"
 	"github.com/lifeline-backup/lifeline/internal/source/redis"
@@ -147,6 +148,17 @@ func openSource(s *config.Source) (source.Source, error) {
 		}
 		return bolt.New(bolt.Config{Name: s.Name, Path: s.Path,
 			Buckets: buckets, Create: true})
+	case "cloudflare-kv":
+		token, err := envSecret(s, s.TokenEnv)
+		if err != nil {
+			return nil, err
+		}
+		var nss []string
+		for _, ns := range s.Namespaces {
+			nss = append(nss, ns.Name)
+		}
+		return cfkv.New(cfkv.Config{Name: s.Name, AccountID: s.Account,
+			Token: token, Namespaces: nss, BaseURL: s.URL})
 	case "http-snapshot":
 		token, err := envSecret(s, s.TokenEnv)
 		if err != nil {
