@@ -123,7 +123,7 @@ func doCopy(ctx context.Context, log *slog.Logger, c *config.Config,
 		return repo.CopyResult{}, fmt.Errorf("unknown copy %q: the config "+
 			"has %s", name, strings.Join(names, ", "))
 	}
-	dst, err := openCopy(ctx, log, cp)
+	dst, err := openCopy(ctx, log, cp, c.Retention)
 	if err != nil {
 		return repo.CopyResult{}, err
 	}
@@ -139,9 +139,10 @@ func doCopy(ctx context.Context, log *slog.Logger, c *config.Config,
 }
 
 // openCopy opens the copy's repository with its own keys, and creates
-// it when the location is empty.
-func openCopy(ctx context.Context, log *slog.Logger,
-	cp *config.Copy) (*repo.Repo, error) {
+// it when the location is empty. With object_lock, copied backups are
+// locked by the retention rt.
+func openCopy(ctx context.Context, log *slog.Logger, cp *config.Copy,
+	rt config.Retention) (*repo.Repo, error) {
 	keys, err := loadKeys(cp.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("copy %q: %w", cp.Name, err)
@@ -154,7 +155,11 @@ func openCopy(ctx context.Context, log *slog.Logger,
 	if errors.Is(err, repo.ErrNotInitialized) {
 		log.Info("creating the copy's repository", "copy", cp.Name,
 			"at", store.String())
-		return repo.Init(ctx, store, keys, time.Now())
+		dst, err = repo.Init(ctx, store, keys, time.Now())
 	}
-	return dst, err
+	if err != nil {
+		return nil, err
+	}
+	dst.SetRetention(retainFunc(cp.Repository, rt))
+	return dst, nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/config"
@@ -30,6 +31,12 @@ Prune never deletes a backup that a kept incremental builds on, nor the
 newest backup of a namespace. It takes an exclusive lock, so it refuses
 to run while a backup, another prune or a key rewrap holds a lock, and it
 stops before deleting anything once it can no longer renew its lock.
+
+With object_lock, the server rejects deleting objects whose retention
+date has not passed. A backup whose manifest is still locked is kept
+whole, with every backup it builds on, and other locked objects are
+kept; prune logs how many and until when, and a later prune deletes
+them. This is not an error.
 
 --dry-run lists what would go and how many bytes it frees, and deletes
 nothing.
@@ -73,6 +80,25 @@ type pruneResult struct {
 	Backups int
 	Objects int
 	Bytes   int64
+	// Locked counts the objects kept because the store rejected their
+	// deletion until their retention date (S3 Object Lock), and
+	// LockedUntil is the latest such date that the store reported.
+	Locked      int
+	LockedUntil time.Time
+}
+
+// addRetained counts the objects that a *repo.RetainedError names and
+// reports whether err is one.
+func (res *pruneResult) addRetained(err error) bool {
+	var kept *repo.RetainedError
+	if !errors.As(err, &kept) {
+		return false
+	}
+	res.Locked += len(kept.Kept)
+	if kept.Until.After(res.LockedUntil) {
+		res.LockedUntil = kept.Until
+	}
+	return true
 }
 
 // doPrune applies the retention policy; serve shares it.
@@ -92,25 +118,81 @@ func doPrune(ctx context.Context, log *slog.Logger, r *repo.Repo,
 	if err != nil {
 		return res, err
 	}
-	for _, d := range retention.Plan(snaps, policy, now()) {
-		if d.Keep {
-			continue
-		}
-		freed, err := forget(ctx, log, r, d, lock, dryRun)
-		if err != nil {
-			return res, err
-		}
-		res.Backups++
-		res.Bytes += freed
+	plan := retention.Plan(snaps, policy, now())
+	if err := forgetAll(ctx, log, r, plan, lock, dryRun, &res); err != nil {
+		return res, err
 	}
 	if err := pruneOrphans(ctx, log, r, lock, now().Add(-rc.Grace.Std()),
 		dryRun, &res); err != nil {
 		return res, err
 	}
+	if res.Locked > 0 {
+		log.Warn("objects still locked; kept", "objects", res.Locked,
+			"until", formatUntil(res.LockedUntil))
+	}
 	log.Info("prune finished", "dry_run", dryRun, "backups", res.Backups,
-		"objects", res.Objects, "bytes", res.Bytes,
+		"objects", res.Objects, "bytes", res.Bytes, "locked", res.Locked,
 		"unreadable_backups", len(bad))
 	return res, nil
+}
+
+// forgetAll deletes the backups the plan drops, newest first, so an
+// interruption never leaves an incremental whose base is gone. A backup
+// kept because its manifest is locked also keeps every backup its
+// chains build on.
+func forgetAll(ctx context.Context, log *slog.Logger, r *repo.Repo,
+	plan []retention.Decision, lock *repo.Lock, dryRun bool,
+	res *pruneResult) error {
+	var drop []retention.Decision
+	for _, d := range plan {
+		if !d.Keep {
+			drop = append(drop, d)
+		}
+	}
+	sort.SliceStable(drop, func(i, j int) bool {
+		return drop[i].Snapshot.Time.After(drop[j].Snapshot.Time)
+	})
+	needed := map[string]string{}
+	for _, d := range drop {
+		s := d.Snapshot
+		if by, ok := needed[s.ID]; ok {
+			log.Warn("backup kept: a locked backup builds on it",
+				"snapshot", s.ID, "locked_snapshot", by)
+			keepBases(s, by, needed)
+			continue
+		}
+		freed, err := forget(ctx, log, r, d, lock, dryRun)
+		res.Bytes += freed
+		if !res.addRetained(err) && err != nil {
+			return err
+		}
+		var kept *repo.RetainedError
+		if errors.As(err, &kept) && kept.Backup != "" {
+			log.Warn("backup kept: its manifest is locked",
+				"snapshot", s.ID, "until", formatUntil(kept.Until))
+			keepBases(s, s.ID, needed)
+			continue
+		}
+		res.Backups++
+	}
+	return nil
+}
+
+// keepBases marks the backups that s's chains build on as needed by
+// the locked backup id.
+func keepBases(s *repo.Snapshot, id string, needed map[string]string) {
+	for _, e := range s.Entries {
+		if e.Base != "" {
+			needed[e.Base] = id
+		}
+	}
+}
+
+func formatUntil(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func forget(ctx context.Context, log *slog.Logger, r *repo.Repo,
@@ -131,13 +213,17 @@ func forget(ctx context.Context, log *slog.Logger, r *repo.Repo,
 		return n, nil
 	}
 	freed, err := r.DeleteSnapshot(ctx, s, lock)
-	if err != nil {
+	var kept *repo.RetainedError
+	if errors.As(err, &kept) && kept.Backup != "" {
+		return 0, err
+	}
+	if err != nil && kept == nil {
 		return freed, fmt.Errorf("prune backup %s: %w", s.ID, err)
 	}
 	log.Info("deleted backup", "snapshot", s.ID, "tier", s.Tier,
 		"time", s.Time.Format(time.RFC3339), "bytes", freed,
 		"reason", d.Reason)
-	return freed, nil
+	return freed, err
 }
 
 // pruneOrphans removes objects that no backup names. Unreadable
@@ -157,16 +243,22 @@ func pruneOrphans(ctx context.Context, log *slog.Logger, r *repo.Repo,
 	for _, o := range orphans {
 		bytes += o.Size
 	}
+	deleted := len(orphans)
 	if !dryRun {
-		if bytes, err = r.DeleteObjects(ctx, orphans, lock); err != nil {
+		bytes, err = r.DeleteObjects(ctx, orphans, lock)
+		if res.addRetained(err) {
+			var kept *repo.RetainedError
+			errors.As(err, &kept)
+			deleted -= len(kept.Kept)
+		} else if err != nil {
 			return fmt.Errorf("prune unnamed objects: %w", err)
 		}
 	}
-	res.Objects += len(orphans)
+	res.Objects += deleted
 	res.Bytes += bytes
-	if len(orphans) > 0 {
+	if deleted > 0 {
 		log.Info("unnamed objects", "dry_run", dryRun,
-			"objects", len(orphans), "bytes", bytes)
+			"objects", deleted, "bytes", bytes)
 	}
 	return nil
 }

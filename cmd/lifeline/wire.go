@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -17,13 +18,14 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/config"
 	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/retention"
 	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/bolt"
 	"github.com/lifeline-backup/lifeline/internal/source/cfkv"
 	"github.com/lifeline-backup/lifeline/internal/source/httpsnap"
-	"github.com/lifeline-backup/lifeline/internal/source/s3list"
 	"github.com/lifeline-backup/lifeline/internal/source/redis"
+	"github.com/lifeline-backup/lifeline/internal/source/s3list"
 )
 
 func (env *cmdEnv) loadConfig() (*config.Config, error) {
@@ -43,6 +45,11 @@ func openBaseStore(ctx context.Context, rc config.Repository) (blob.Store,
 	}
 	switch u.Scheme {
 	case "file":
+		if rc.ObjectLock.Mode != "" {
+			return nil, fmt.Errorf("repository %s: object_lock needs an "+
+				"s3:// repository in a bucket with Object Lock enabled; "+
+				"remove object_lock for a local folder", rc.URL)
+		}
 		return local.New(u.Path)
 	case "s3":
 		return s3.New(ctx, s3.Config{
@@ -54,6 +61,7 @@ func openBaseStore(ctx context.Context, rc config.Repository) (blob.Store,
 			AccessKeyID: os.Getenv(envOr(rc.AccessKeyEnv, "AWS_ACCESS_KEY_ID")),
 			SecretAccessKey: os.Getenv(envOr(rc.SecretKeyEnv,
 				"AWS_SECRET_ACCESS_KEY")),
+			LockMode: rc.ObjectLock.Mode,
 		})
 	case "":
 		return nil, fmt.Errorf("repository url %q has no scheme: use "+
@@ -104,7 +112,34 @@ func openRepo(ctx context.Context, c *config.Config) (*repo.Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return repo.Open(ctx, store, keys)
+	r, err := repo.Open(ctx, store, keys)
+	if err != nil {
+		return nil, err
+	}
+	r.SetRetention(retainFunc(c.Repository, c.Retention))
+	return r, nil
+}
+
+// defaultLockMargin is how long objects stay locked past their tier's
+// retention when object_lock sets no margin. Without a margin, a server
+// clock ahead of lifeline's would end locks before the retention ends.
+const defaultLockMargin = 24 * time.Hour
+
+// retainFunc returns how long after its start a backup of each tier
+// stays locked in a repository with object_lock: the tier's retention
+// plus the margin. It returns nil without object_lock.
+func retainFunc(rc config.Repository,
+	rt config.Retention) func(repo.Tier) time.Duration {
+	if rc.ObjectLock.Mode == "" {
+		return nil
+	}
+	margin := rc.ObjectLock.Margin.Std()
+	if margin == 0 {
+		margin = defaultLockMargin
+	}
+	policy := retention.Policy{Incremental: rt.Incremental.Std(),
+		Full: rt.Full.Std(), Complete: rt.Complete.Std()}
+	return func(t repo.Tier) time.Duration { return policy.For(t) + margin }
 }
 
 // openStore opens the blob store a repository URL names, append-only

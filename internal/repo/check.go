@@ -46,6 +46,9 @@ type CheckResult struct {
 
 // Check verifies that every manifest decrypts and every object it names
 // exists with its recorded size, and reads a share of the chunks in full.
+// After SetRetention, on a store with retention dates, it also reports
+// each backup whose objects are not locked as long as the retention
+// asks, with ErrNotLocked.
 func (r *Repo) Check(ctx context.Context, opt CheckOptions) (*CheckResult, error) {
 	ids, err := r.SnapshotIDs(ctx)
 	if err != nil {
@@ -63,6 +66,7 @@ func (r *Repo) Check(ctx context.Context, opt CheckOptions) (*CheckResult, error
 			continue
 		}
 		r.checkSnapshot(ctx, s, opt, res)
+		r.checkRetention(ctx, s, res)
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}

@@ -87,6 +87,7 @@ func (r *Repo) withBases(ctx context.Context, ids []string) ([]*Snapshot,
 
 func (r *Repo) copyOne(ctx context.Context, dst *Repo, s *Snapshot,
 	res *CopyResult) error {
+	ctx = dst.retainContext(ctx, s.Tier, s.Time)
 	dk, err := dst.copyDataKey(ctx, s.ID)
 	if err != nil {
 		return err

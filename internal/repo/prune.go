@@ -37,6 +37,12 @@ func (r *Repo) Objects(ctx context.Context, s *Snapshot) ([]blob.Info, error) {
 // a backup at once, then the rest of its objects. The lock is checked
 // before the first deletion. An interruption leaves only objects that no
 // manifest names, which Orphans finds later.
+//
+// When the store rejects deleting the manifest because of its
+// retention date, nothing is deleted and the error is a
+// *RetainedError naming the backup. Other objects whose deletion is
+// rejected that way are skipped and returned in a *RetainedError after
+// the rest is deleted.
 func (r *Repo) DeleteSnapshot(ctx context.Context, s *Snapshot,
 	l *Lock) (int64, error) {
 	objs, err := r.Objects(ctx, s)
@@ -47,16 +53,29 @@ func (r *Repo) DeleteSnapshot(ctx context.Context, s *Snapshot,
 		return 0, err
 	}
 	manifest := objs[len(objs)-1]
-	if err := r.delete(ctx, manifest.Name); err != nil {
+	err = r.delete(ctx, manifest.Name)
+	if errors.Is(err, blob.ErrLocked) {
+		return 0, r.retained(ctx, objs, objs[len(objs)-1:], s.ID)
+	}
+	if err != nil {
 		return 0, err
 	}
 	r.forgetSnapshot(s.ID)
 	freed := manifest.Size
+	var kept []blob.Info
 	for _, o := range objs[:len(objs)-1] {
-		if err := r.delete(ctx, o.Name); err != nil {
+		err := r.delete(ctx, o.Name)
+		if errors.Is(err, blob.ErrLocked) {
+			kept = append(kept, o)
+			continue
+		}
+		if err != nil {
 			return freed, err
 		}
 		freed += o.Size
+	}
+	if len(kept) > 0 {
+		return freed, r.retained(ctx, kept, kept, "")
 	}
 	return freed, nil
 }
@@ -123,17 +142,29 @@ func wrapSnapshot(name string) string {
 }
 
 // DeleteObjects removes objects, checking the lock before each one.
+// Objects whose deletion the store rejects because of their retention
+// date are skipped and returned in a *RetainedError after the rest is
+// deleted.
 func (r *Repo) DeleteObjects(ctx context.Context, objs []blob.Info,
 	l *Lock) (int64, error) {
 	var freed int64
+	var kept []blob.Info
 	for _, o := range objs {
 		if err := l.Check(ctx); err != nil {
 			return freed, err
 		}
-		if err := r.delete(ctx, o.Name); err != nil {
+		err := r.delete(ctx, o.Name)
+		if errors.Is(err, blob.ErrLocked) {
+			kept = append(kept, o)
+			continue
+		}
+		if err != nil {
 			return freed, err
 		}
 		freed += o.Size
+	}
+	if len(kept) > 0 {
+		return freed, r.retained(ctx, kept, kept, "")
 	}
 	return freed, nil
 }

@@ -65,6 +65,10 @@ type Repo struct {
 	// deleted.
 	cacheMu sync.Mutex
 	cache   map[string]*Snapshot
+
+	// retain is how long after its start a backup's objects stay
+	// locked, or nil; see SetRetention.
+	retain func(Tier) time.Duration
 }
 
 // Init creates a repository in an empty store. It refuses a store that

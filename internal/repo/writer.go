@@ -81,6 +81,7 @@ func (w *Writer) Commit(ctx context.Context,
 		}
 		return a.Namespace < b.Namespace
 	})
+	ctx = w.repo.retainContext(ctx, w.tier, w.start)
 	host, _ := os.Hostname()
 	m := Manifest{
 		Version:  FormatVersion,
@@ -227,7 +228,7 @@ func (c *chunker) cut(ctx context.Context) error {
 	if c.pending == nil {
 		c.pending = make(chan pendingChunk, 1)
 		c.done = make(chan error, 1)
-		go c.store(ctx)
+		go c.store(c.w.repo.retainContext(ctx, c.w.tier, c.w.start))
 	}
 	select {
 	case c.pending <- pendingChunk{enc: c.enc, records: c.records}:
