@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,10 @@ names exists with its recorded size. --read-data also decrypts and
 decodes every record and compares each namespace with its content hash;
 --read-data-subset reads only that percentage of the objects, chosen by
 name, so repeated runs read the same ones.
+
+With object_lock in the repository's config, check also reports each
+backup whose objects have no retention date, or one earlier than the
+retention and margin ask for.
 
 Each problem names the object and the backups it affects; the command
 then exits 1.
@@ -84,7 +89,11 @@ func doCheck(ctx context.Context, log *slog.Logger, r *repo.Repo,
 		return fmt.Errorf("check: %w", err)
 	}
 	for _, p := range res.Problems {
-		log.Error("damaged backup", "object", p.Object,
+		msg := "damaged backup"
+		if errors.Is(p.Err, repo.ErrNotLocked) {
+			msg = "backup not locked"
+		}
+		log.Error(msg, "object", p.Object,
 			"backups", strings.Join(p.Backups, ","), "error", p.Err.Error())
 	}
 	log.Info("check finished", "backups", res.Backups,
