@@ -24,12 +24,18 @@ import (
 // the repository. Confirmed state changes go to the notifiers.
 func newStatus(c *config.Config, r *repo.Repo, d *notify.Dispatcher,
 	clock status.Clock, log *slog.Logger) (*status.Server, error) {
+	refresh := c.Status.Refresh.Std()
+	if refresh != 0 && refresh < time.Second {
+		return nil, fmt.Errorf("config %s: status refresh %v is "+
+			"invalid: use 1s or more", c.Path, refresh)
+	}
 	if err := os.MkdirAll(filepath.Dir(c.Status.History), 0o700); err != nil {
 		return nil, fmt.Errorf("create folder for status history: %w", err)
 	}
 	cfg := status.Config{
 		Title:       c.Status.Title,
 		HistoryPath: c.Status.History,
+		Refresh:     refresh,
 		OnChange: func(ctx context.Context, ch status.Change) {
 			var err error
 			if ch.To == status.StatusDown || ch.To == status.StatusDegraded {

@@ -85,6 +85,9 @@ type Status struct {
 	// FreshnessMargin is added to the incremental schedule's interval
 	// for sources without an RPO objective; default 15m.
 	FreshnessMargin Duration `yaml:"freshness_margin"`
+	// Refresh is how often the open page fetches new data; default 1m,
+	// at least 1s.
+	Refresh Duration `yaml:"refresh"`
 }
 
 // Check is one health check of the status page. Conditions use the
