@@ -412,3 +412,35 @@ func TestNamespacesListsBuckets(t *testing.T) {
 			"source.ErrUnknownNamespace", err)
 	}
 }
+
+func TestReadLeavesNoConsumer(t *testing.T) {
+	srv := natstest.Start(t)
+	kv := srv.CreateBucket(t, jetstream.KeyValueConfig{Bucket: "app"})
+	src := newSource(t, srv, "app")
+	ctx := t.Context()
+	put(t, kv, "a", "1")
+	put(t, kv, "b", "2")
+
+	it, err := src.Read(ctx, "app")
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	readAll(t, it)
+	it, err = src.Changes(ctx, "app", make([]byte, 8))
+	if err != nil {
+		t.Fatalf("Changes: %v", err)
+	}
+	readAll(t, it)
+
+	stream, err := srv.JetStream(t).Stream(ctx, "KV_app")
+	if err != nil {
+		t.Fatalf("open stream: %v", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	if n := info.State.Consumers; n != 0 {
+		t.Errorf("%d consumers left after the read and Changes, want 0", n)
+	}
+}

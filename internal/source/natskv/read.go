@@ -24,6 +24,14 @@ const (
 	opPurge         = "PURGE"
 )
 
+const (
+	// inactiveThreshold is how long the server keeps a consumer of a
+	// read that ended without deleting it.
+	inactiveThreshold = time.Minute
+	// deleteTimeout bounds deleting a consumer when a read ends.
+	deleteTimeout = 5 * time.Second
+)
+
 // Read returns the current value of every key of the bucket. Its
 // iterator implements source.Cursored. A key written during the read
 // may be returned twice, first with its older value.
@@ -105,6 +113,7 @@ func (e *entry) record() source.Record {
 // messages reads the bucket's stream through an ordered consumer.
 type messages struct {
 	b    *bucket
+	cons jetstream.Consumer
 	iter jetstream.MessagesContext
 	// last, when not 0, is the last sequence to return.
 	last uint64
@@ -117,6 +126,7 @@ type messages struct {
 func (b *bucket) consume(ctx context.Context,
 	cfg jetstream.OrderedConsumerConfig, last uint64) (*messages, error) {
 	cfg.FilterSubjects = []string{b.prefix + ">"}
+	cfg.InactiveThreshold = inactiveThreshold
 	cons, err := b.js.OrderedConsumer(ctx, b.info.Config.Name, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create consumer: %w", err)
@@ -125,7 +135,7 @@ func (b *bucket) consume(ctx context.Context,
 	if err != nil {
 		return nil, fmt.Errorf("start consumer: %w", err)
 	}
-	m := &messages{b: b, iter: iter, last: last}
+	m := &messages{b: b, cons: cons, iter: iter, last: last}
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
 		m.done = true
 	}
@@ -208,10 +218,19 @@ func parseTTL(v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// stop stops the consumer.
+// stop stops the consumer and deletes it from the server. A consumer
+// that cannot be deleted, as when the connection is gone, is removed by
+// the server after inactiveThreshold.
 func (m *messages) stop() {
 	m.done = true
 	m.iter.Stop()
+	info := m.cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
+	defer cancel()
+	_ = m.b.js.DeleteConsumer(ctx, info.Stream, info.Name)
 }
 
 // encodeCursor returns seq as 8 bytes big-endian.
