@@ -23,7 +23,9 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/bolt"
 	"github.com/lifeline-backup/lifeline/internal/source/cfkv"
+	"github.com/lifeline-backup/lifeline/internal/source/etcd"
 	"github.com/lifeline-backup/lifeline/internal/source/httpsnap"
+	"github.com/lifeline-backup/lifeline/internal/source/natskv"
 	"github.com/lifeline-backup/lifeline/internal/source/redis"
 	"github.com/lifeline-backup/lifeline/internal/source/s3list"
 )
@@ -194,6 +196,37 @@ func openSource(s *config.Source) (source.Source, error) {
 		}
 		return cfkv.New(cfkv.Config{Name: s.Name, AccountID: s.Account,
 			Token: token, Namespaces: nss, BaseURL: s.URL})
+	case "etcd":
+		var password string
+		if s.Username != "" {
+			var err error
+			if password, err = envSecret(s, s.TokenEnv); err != nil {
+				return nil, err
+			}
+		}
+		var nss []etcd.Namespace
+		for _, ns := range s.Namespaces {
+			nss = append(nss, etcd.Namespace{Name: ns.Name, Prefix: ns.Prefix})
+		}
+		if len(nss) == 0 {
+			nss = []etcd.Namespace{{Name: "all"}}
+		}
+		return etcd.New(etcd.Config{Name: s.Name, Endpoints: s.Endpoints,
+			Namespaces: nss, Username: s.Username, Password: password})
+	case "nats-kv":
+		var token string
+		if s.TokenEnv != "" {
+			var err error
+			if token, err = envSecret(s, s.TokenEnv); err != nil {
+				return nil, err
+			}
+		}
+		var buckets []string
+		for _, ns := range s.Namespaces {
+			buckets = append(buckets, ns.Name)
+		}
+		return natskv.New(natskv.Config{Name: s.Name, URL: s.URL,
+			Buckets: buckets, CredsFile: s.Path, Token: token})
 	case "http-snapshot":
 		token, err := envSecret(s, s.TokenEnv)
 		if err != nil {

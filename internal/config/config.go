@@ -159,6 +159,8 @@ type Source struct {
 	TokenEnv string `yaml:"token_env"`
 	// Endpoints are the etcd client URLs.
 	Endpoints []string `yaml:"endpoints"`
+	// Username is the etcd user; token_env then names its password.
+	Username string `yaml:"username"`
 	// Bucket, Prefix, Endpoint, Region and PathStyle describe the bucket
 	// an s3-listing source lists; credentials come from
 	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
