@@ -16,6 +16,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq redis-server redis-tools >/dev/null; \
 	fi
+	@if ! command -v chromium >/dev/null; then \
+		echo "installing chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium >/dev/null; \
+	fi
 	@if [ ! -x "$(VERSITYGW)" ]; then \
 		echo "installing versitygw"; \
 		$(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; \
