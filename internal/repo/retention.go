@@ -10,7 +10,7 @@ import (
 )
 
 // ErrNotLocked is the error of a Check problem for a backup whose
-// objects lack the retention date that SetRetention asks for.
+// objects lack the retention date that SetRetention requires.
 var ErrNotLocked = errors.New("objects are not locked")
 
 // SetRetention makes the repository store every object of a backup
@@ -90,7 +90,7 @@ func (r *Repo) retained(ctx context.Context, kept, probe []blob.Info,
 }
 
 // checkRetention reports, as one problem, a backup with objects that
-// have no retention date or one earlier than SetRetention asks for.
+// have no retention date or one earlier than SetRetention requires.
 // It does nothing without SetRetention or on a store without retention
 // dates.
 func (r *Repo) checkRetention(ctx context.Context, s *Snapshot,
