@@ -50,7 +50,7 @@ func (s *copyScenario) copySources() []string {
 
 // newCopyScenario backs up a complete backup and then seven days of
 // hourly incrementals, with a full backup after the incremental of
-// 02:00 each day; the bucket changes every hour. The week ends three
+// 02:00 each day. The bucket changes every hour. The week ends three
 // hours before now, which leaves room for more backups.
 func newCopyScenario(t *testing.T) *copyScenario {
 	t.Helper()
