@@ -90,8 +90,11 @@ func doCheck(ctx context.Context, log *slog.Logger, r *repo.Repo,
 	}
 	for _, p := range res.Problems {
 		msg := "damaged backup"
-		if errors.Is(p.Err, repo.ErrNotLocked) {
+		switch {
+		case errors.Is(p.Err, repo.ErrNotLocked):
 			msg = "backup not locked"
+		case len(p.Backups) == 0:
+			msg = "damaged object"
 		}
 		log.Error(msg, "object", p.Object,
 			"backups", strings.Join(p.Backups, ","), "error", p.Err.Error())
@@ -101,9 +104,12 @@ func doCheck(ctx context.Context, log *slog.Logger, r *repo.Repo,
 		"records_read", res.RecordsRead, "problems", len(res.Problems))
 	if len(res.Problems) > 0 {
 		p := res.Problems[0]
-		return fmt.Errorf("check found %d problem(s); first: object %s "+
-			"of backup %s: %v", len(res.Problems), p.Object,
-			strings.Join(p.Backups, ", "), p.Err)
+		of := ""
+		if len(p.Backups) > 0 {
+			of = " of backup " + strings.Join(p.Backups, ", ")
+		}
+		return fmt.Errorf("check found %d problem(s); first: object %s%s: "+
+			"%v", len(res.Problems), p.Object, of, p.Err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -9,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifeline-backup/lifeline/internal/blob"
 	"github.com/lifeline-backup/lifeline/internal/config"
 	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/restore"
+	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/cfkv"
 )
@@ -116,8 +119,12 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	chains, err := findChains(ctx, r, o.snapshot, at, o.sources,
-		o.namespaces)
+	sel := restore.Selection{Snapshot: o.snapshot, At: at,
+		Sources: o.sources, Namespaces: o.namespaces}
+	chains, err := restore.Chains(ctx, r, sel)
+	if isDamage(err) {
+		return refuseDamaged(ctx, r, sel, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -134,9 +141,7 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	logPlan(log, items)
 	for _, it := range items {
 		if err := r.Verify(ctx, it.Parts); err != nil {
-			return fmt.Errorf("restore refused, nothing was written: "+
-				"%w; 'lifeline check --read-data' lists every damaged "+
-				"object and 'lifeline snapshots' the other backups", err)
+			return refuseDamaged(ctx, r, sel, err)
 		}
 	}
 	mode := source.KeepExisting
@@ -355,4 +360,94 @@ func reportSkipped(log *slog.Logger, items []restore.Item) error {
 			"target refuses them; the log lists why", total)
 	}
 	return nil
+}
+
+// isDamage reports whether err means a backup the restore needs is
+// damaged, missing or has no data key the keyring opens.
+func isDamage(err error) bool {
+	return errors.Is(err, repo.ErrDamaged) || errors.Is(err, repo.ErrNoKey) ||
+		errors.Is(err, blob.ErrNotFound) || errors.Is(err, seal.ErrAuth) ||
+		errors.Is(err, seal.ErrMalformed)
+}
+
+// refuseDamaged returns the error of a restore refused because of
+// damage, naming the newest older backup that still verifies.
+func refuseDamaged(ctx context.Context, r *repo.Repo, sel restore.Selection,
+	cause error) error {
+	hint := "no older backup of the same namespaces verifies either"
+	if id := nearestGood(ctx, r, sel); id != "" {
+		hint = fmt.Sprintf("the newest older backup that verifies is %s "+
+			"(lifeline restore --snapshot %s)", id, id)
+	}
+	return fmt.Errorf("restore refused, nothing was written: %w; %s; "+
+		"'lifeline check --read-data' lists every damaged object", cause,
+		hint)
+}
+
+// maxSuggestTries bounds how many older backups refuseDamaged verifies,
+// because each try reads every chunk of a chain.
+const maxSuggestTries = 10
+
+// nearestGood returns the newest backup that started before the
+// selected one and whose chains for the selected namespaces load and
+// verify, or "".
+func nearestGood(ctx context.Context, r *repo.Repo,
+	sel restore.Selection) string {
+	before, ok := selectedTime(ctx, r, sel)
+	if !ok {
+		return ""
+	}
+	snaps, _, err := r.Snapshots(ctx)
+	if err != nil {
+		return ""
+	}
+	tries := 0
+	for i := len(snaps) - 1; i >= 0 && tries < maxSuggestTries; i-- {
+		s := snaps[i]
+		if !s.Time.Before(before) {
+			continue
+		}
+		tries++
+		if verifies(ctx, r, restore.Selection{Snapshot: s.ID,
+			Sources: sel.Sources, Namespaces: sel.Namespaces}) {
+			return s.ID
+		}
+	}
+	return ""
+}
+
+// selectedTime returns when the selected backup started: from its
+// manifest, else from the time its id starts with. With --at it is just
+// after that time, because the backup at it may be the damaged one.
+func selectedTime(ctx context.Context, r *repo.Repo,
+	sel restore.Selection) (time.Time, bool) {
+	if sel.Snapshot == "" {
+		return sel.At.Add(time.Nanosecond), true
+	}
+	id, err := r.Resolve(ctx, sel.Snapshot)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if s, err := r.LoadSnapshot(ctx, id); err == nil {
+		return s.Time, true
+	}
+	prefix, _, _ := strings.Cut(id, "-")
+	t, err := time.Parse("20060102T150405Z", prefix)
+	return t, err == nil
+}
+
+// verifies reports whether every chain of the selection loads and every
+// chunk of it authenticates.
+func verifies(ctx context.Context, r *repo.Repo,
+	sel restore.Selection) bool {
+	chains, err := restore.Chains(ctx, r, sel)
+	if err != nil {
+		return false
+	}
+	for _, chain := range chains {
+		if r.Verify(ctx, chain) != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -47,11 +47,20 @@ type crashEnv struct {
 	order     []string
 	// kills counts the processes killed, by command.
 	kills map[string]int
+	// records is how many records each bucket is seeded with.
+	records int
 }
 
 func newCrashEnv(t *testing.T, bin string, seed uint64) *crashEnv {
 	t.Helper()
-	c := &crashEnv{e2e: newE2E(t), bin: bin,
+	return newCrashEnvRecords(t, bin, seed, crashRecords)
+}
+
+// newCrashEnvRecords is newCrashEnv with n records per bucket.
+func newCrashEnvRecords(t *testing.T, bin string, seed uint64,
+	n int) *crashEnv {
+	t.Helper()
+	c := &crashEnv{e2e: newE2E(t), bin: bin, records: n,
 		rng: rand.New(rand.NewPCG(*crashSeed, seed)), committed: map[string]string{},
 		kills: map[string]int{}}
 	c.src = filepath.Join(c.dir, "app.db")
@@ -85,7 +94,7 @@ func (c *crashEnv) writeCrashConfig(keyIDs ...string) {
 func (c *crashEnv) seedSource() {
 	c.t.Helper()
 	c.updateSource(func(b *bbolt.Bucket, name string) error {
-		for i := range crashRecords {
+		for i := range c.records {
 			v := fmt.Appendf(nil, "%s value %d %x", name, i, c.rng.Uint64())
 			v = append(v, bytes.Repeat([]byte{byte(i)}, 100)...)
 			if err := b.Put(fmt.Appendf(nil, "%s:%06d", name, i), v); err != nil {
@@ -102,7 +111,7 @@ func (c *crashEnv) changeSource() {
 	c.t.Helper()
 	c.updateSource(func(b *bbolt.Bucket, name string) error {
 		for range 200 {
-			k := fmt.Appendf(nil, "%s:%06d", name, c.rng.IntN(crashRecords+500))
+			k := fmt.Appendf(nil, "%s:%06d", name, c.rng.IntN(c.records+500))
 			var err error
 			if c.rng.IntN(4) == 0 {
 				err = b.Delete(k)

@@ -205,7 +205,7 @@ func TestCheck_WrapRemoved(t *testing.T) {
 	tr, first, _ := checkRepo(t)
 	deleteObject(t, tr.store, wrapName(first.ID, "main"))
 
-	p := findProblem(t, check(t, tr, 0), snapshotName(first.ID))
+	p := findProblem(t, check(t, tr, 0), "wraps/"+first.ID+"/")
 	checkAffects(t, p, first.ID)
 	if !errors.Is(p.Err, ErrNoKey) {
 		t.Errorf("problem error %v, want ErrNoKey", p.Err)

@@ -45,6 +45,9 @@ type LockInfo struct {
 
 // Holder names who holds a lock, for messages.
 func (l LockInfo) Holder() string {
+	if l.Operation == "" && l.PID == 0 {
+		return "damaged lock object " + l.Name
+	}
 	kind := "shared"
 	if l.Exclusive {
 		kind = "exclusive"
@@ -73,28 +76,40 @@ type Lock struct {
 }
 
 // Locks lists the lock objects in the repository, expired ones included.
+// A lock object that is not valid JSON is an error, because nobody can
+// tell whose it is or when it expires.
 func (r *Repo) Locks(ctx context.Context) ([]LockInfo, error) {
 	var out []LockInfo
 	for info, err := range r.store.List(ctx, "locks/") {
 		if err != nil {
 			return nil, fmt.Errorf("list locks: %w", err)
 		}
-		body, err := blob.ReadAll(ctx, r.store, info.Name)
+		l, err := r.readLock(ctx, info.Name)
 		if errors.Is(err, blob.ErrNotFound) {
 			continue // released meanwhile
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", info.Name, err)
+			return nil, err
 		}
-		var l LockInfo
-		if err := json.Unmarshal(body, &l); err != nil {
-			return nil, fmt.Errorf("read %s: %w (%w)", info.Name,
-				ErrDamaged, err)
-		}
-		l.Name = info.Name
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// readLock reads and decodes one lock object.
+func (r *Repo) readLock(ctx context.Context, name string) (LockInfo, error) {
+	body, err := blob.ReadAll(ctx, r.store, name)
+	if err != nil {
+		return LockInfo{}, fmt.Errorf("read %s: %w", name, err)
+	}
+	var l LockInfo
+	if err := json.Unmarshal(body, &l); err != nil {
+		return LockInfo{}, fmt.Errorf("read lock %s: %w (%w); remove it "+
+			"with 'lifeline unlock --force' once no other lifeline runs",
+			name, ErrDamaged, err)
+	}
+	l.Name = name
+	return l, nil
 }
 
 // Lock takes a lock for operation. It writes its lock object first and
@@ -267,22 +282,30 @@ func (l *Lock) Unlock(ctx context.Context) {
 }
 
 // RemoveLocks deletes lock objects: only expired ones, or all when force
-// is set. It returns the locks it removed.
+// is set, damaged ones included. It returns the locks it removed; a
+// damaged one has only its Name set.
 func (r *Repo) RemoveLocks(ctx context.Context, now time.Time,
 	force bool) ([]LockInfo, error) {
-	locks, err := r.Locks(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var removed []LockInfo
-	for _, l := range locks {
-		if !force && l.Expires.After(now) {
+	for info, err := range r.store.List(ctx, "locks/") {
+		if err != nil {
+			return removed, fmt.Errorf("list locks: %w", err)
+		}
+		l, err := r.readLock(ctx, info.Name)
+		if errors.Is(err, blob.ErrNotFound) {
 			continue
 		}
-		err := r.store.Delete(ctx, l.Name)
-		if err != nil && !errors.Is(err, blob.ErrNotFound) {
-			return removed, fmt.Errorf("remove %s: %w", l.Name, err)
+		if err != nil && !(force && errors.Is(err, ErrDamaged)) {
+			return removed, err
 		}
+		if err == nil && !force && l.Expires.After(now) {
+			continue
+		}
+		err = r.store.Delete(ctx, info.Name)
+		if err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return removed, fmt.Errorf("remove %s: %w", info.Name, err)
+		}
+		l.Name = info.Name
 		removed = append(removed, l)
 	}
 	return removed, nil

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,11 @@ type Repo struct {
 	// deleted.
 	cacheMu sync.Mutex
 	cache   map[string]*Snapshot
+
+	// keyCheckProblems lists key checks that do not open under a key
+	// that opens data keys of backups: the check object is damaged, not
+	// the key wrong. Check reports them.
+	keyCheckProblems []Problem
 
 	// retain is how long after its start a backup's objects stay
 	// locked, or nil; see SetRetention.
@@ -173,11 +179,42 @@ func (r *Repo) verifyKey(ctx context.Context, k seal.Key) error {
 		return fmt.Errorf("read key check %s: %w", name, err)
 	}
 	plain, err := seal.Open(k.Bytes(), name, body)
-	if err != nil || string(plain) != keyCheckText+r.cfg.ID {
-		return fmt.Errorf("key %q does not open its key check %s in "+
-			"repository %s: %w: check that the configured key for id %q "+
-			"is the one this repository was written with",
-			k.ID, name, r.store, ErrWrongKey, k.ID)
+	if err == nil && string(plain) == keyCheckText+r.cfg.ID {
+		return nil
 	}
-	return nil
+	if wrap := r.opensWrap(ctx, k); wrap != "" {
+		r.keyCheckProblems = append(r.keyCheckProblems, Problem{
+			Object: name,
+			Err: fmt.Errorf("%w: key %q opens %s, so the key is right "+
+				"and its key check is damaged; remove %s and the next "+
+				"command writes it again", ErrDamaged, k.ID, wrap, name),
+		})
+		return nil
+	}
+	return fmt.Errorf("key %q does not open its key check %s in "+
+		"repository %s: %w: check that the configured key for id %q "+
+		"is the one this repository was written with",
+		k.ID, name, r.store, ErrWrongKey, k.ID)
+}
+
+// opensWrap returns the name of a data key wrap under k that k opens, or
+// "" when there is none, which distinguishes a damaged key check from a
+// wrong key.
+func (r *Repo) opensWrap(ctx context.Context, k seal.Key) string {
+	for info, err := range r.store.List(ctx, "wraps/") {
+		if err != nil {
+			return ""
+		}
+		if !strings.HasSuffix(info.Name, "/"+k.ID) {
+			continue
+		}
+		body, err := blob.ReadAll(ctx, r.store, info.Name)
+		if err != nil {
+			continue
+		}
+		if _, err := seal.Open(k.Bytes(), info.Name, body); err == nil {
+			return info.Name
+		}
+	}
+	return ""
 }
