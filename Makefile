@@ -5,7 +5,7 @@ GO        ?= go
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 VERSITYGW := $(GOBIN)/versitygw
 
-.PHONY: test deps lint build bench
+.PHONY: test deps lint build bench bench-status
 
 build:
 	$(GO) build -o lifeline ./cmd/lifeline
@@ -35,3 +35,6 @@ test: deps lint
 
 bench: deps
 	PATH="$(GOBIN):$$PATH" $(GO) run ./bench/redis -keys 1000000
+
+bench-status:
+	$(GO) run ./bench/status

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/lifeline-backup/lifeline/bench/internal/benchenv"
 )
 
 // benchCase is one line of the report: one lifeline operation and the
@@ -58,13 +60,13 @@ func (h *harness) runCase(ctx context.Context, c benchCase) (result,
 	if err != nil {
 		return result{}, err
 	}
-	progress("  peer %s: %.2fs", c.Peer, peer.Wall.Seconds())
+	benchenv.Progress("  peer %s: %.2fs", c.Peer, peer.Wall.Seconds())
 	ll, err := c.runLifeline(ctx, h)
 	if err != nil {
 		return result{}, err
 	}
-	progress("  lifeline: %.2fs, peak RSS %.0f MiB", ll.Wall.Seconds(),
-		mib(ll.MaxRSS))
+	benchenv.Progress("  lifeline: %.2fs, peak RSS %.0f MiB",
+		ll.Wall.Seconds(), mib(ll.MaxRSS))
 	r := newResult(c, ll, peer)
 	if c.check != nil {
 		if err := c.check(ctx, h); err != nil {

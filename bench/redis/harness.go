@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lifeline-backup/lifeline/bench/internal/benchenv"
 )
 
 // harness is the state the cases share: the working directory, the
@@ -29,7 +31,7 @@ type harness struct {
 }
 
 func newHarness(keys int) (*harness, error) {
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +59,7 @@ func (h *harness) close(keep bool) {
 		s.stop()
 	}
 	if keep {
-		progress("kept working directory %s", h.dir)
+		benchenv.Progress("kept working directory %s", h.dir)
 		return
 	}
 	os.RemoveAll(h.dir)
@@ -81,13 +83,13 @@ func (h *harness) startServer(ctx context.Context, name string,
 // setup starts and loads the source server, builds lifeline and
 // creates the repository.
 func (h *harness) setup(ctx context.Context) error {
-	progress("building lifeline")
-	bin, err := buildLifeline(ctx, h.root, h.dir)
+	benchenv.Progress("building lifeline")
+	bin, err := benchenv.BuildLifeline(ctx, h.root, h.dir)
 	if err != nil {
 		return err
 	}
 	h.lifeline = bin
-	if h.key, err = generateKey(ctx, bin); err != nil {
+	if h.key, err = benchenv.GenerateKey(ctx, bin); err != nil {
 		return err
 	}
 	if h.source, err = h.startServer(ctx, "source"); err != nil {
@@ -110,10 +112,10 @@ func (h *harness) loadSource(ctx context.Context) error {
 		"cities.json.gz")
 	cities, err := readCities(path)
 	if err != nil {
-		progress("using random cities: %v", err)
+		benchenv.Progress("using random cities: %v", err)
 		cities = randomCities(100_000)
 	}
-	progress("loading %d keys", h.keys)
+	benchenv.Progress("loading %d keys", h.keys)
 	began := time.Now()
 	if err := loadKeys(ctx, h.source.client, h.keys, cities); err != nil {
 		return err
@@ -126,7 +128,7 @@ func (h *harness) loadSource(ctx context.Context) error {
 		return fmt.Errorf("load keys: source has %d keys, expected %d",
 			n, h.keys)
 	}
-	progress("loaded %d keys in %.1fs", n, time.Since(began).Seconds())
+	benchenv.Progress("loaded %d keys in %.1fs", n, time.Since(began).Seconds())
 	return nil
 }
 

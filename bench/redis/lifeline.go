@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -25,28 +24,6 @@ type measurement struct {
 	// ServerCPU is the CPU time the redis-server on the other end used
 	// during the run.
 	ServerCPU time.Duration
-}
-
-// buildLifeline builds the lifeline command into dir and returns the
-// binary's path.
-func buildLifeline(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "lifeline")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin,
-		"./cmd/lifeline")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build lifeline: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// generateKey runs 'lifeline keys generate' and returns the new key.
-func generateKey(ctx context.Context, bin string) (string, error) {
-	out, err := exec.CommandContext(ctx, bin, "keys", "generate").Output()
-	if err != nil {
-		return "", fmt.Errorf("lifeline keys generate: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // writeConfig writes a lifeline config with a local repository in

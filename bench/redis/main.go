@@ -13,15 +13,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
-	"time"
+
+	"github.com/lifeline-backup/lifeline/bench/internal/benchenv"
 )
 
 type options struct {
@@ -61,7 +59,7 @@ func run() int {
 	}
 	printReport(os.Stdout, rep)
 	if o.out != "" {
-		if err := writeJSON(o.out, rep); err != nil {
+		if err := benchenv.WriteJSON(o.out, rep); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			return 1
 		}
@@ -88,7 +86,7 @@ func bench(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	for _, c := range cases {
-		progress("case %s", c.Name)
+		benchenv.Progress("case %s", c.Name)
 		r, err := h.runCase(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("case %s: %w", c.Name, err)
@@ -96,41 +94,4 @@ func bench(ctx context.Context, o options) (*report, error) {
 		rep.Results = append(rep.Results, r)
 	}
 	return rep, h.fillSizes(rep)
-}
-
-func writeJSON(path string, rep *report) error {
-	data, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	return nil
-}
-
-// progress prints one progress line with the time to standard error.
-func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"),
-		fmt.Sprintf(format, args...))
-}
-
-// moduleRoot returns the nearest directory at or above the working
-// directory that contains go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find module root: no go.mod at or " +
-				"above the working directory; run from the repository")
-		}
-		dir = parent
-	}
 }

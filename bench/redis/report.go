@@ -6,10 +6,11 @@ import (
 	"io"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/lifeline-backup/lifeline/bench/internal/benchenv"
 )
 
 // report is the outcome of one benchmark run.
@@ -79,10 +80,7 @@ func (r result) verdict() string {
 	if r.PeakMiB > r.MaxPeakMiB {
 		missed = append(missed, "memory")
 	}
-	if len(missed) == 0 {
-		return "PASS"
-	}
-	return "MISS (" + strings.Join(missed, ", ") + ")"
+	return benchenv.Verdict(missed...)
 }
 
 func (rep *report) checksPassed() bool {
@@ -105,7 +103,7 @@ func (h *harness) newReport(ctx context.Context) (*report, error) {
 		Keys:         h.keys,
 		GoVersion:    runtime.Version(),
 		RedisVersion: redisVersion(ctx),
-		NProc:        nproc(ctx),
+		NProc:        benchenv.NProc(ctx),
 		UsedMemory:   used,
 	}, nil
 }
@@ -123,19 +121,6 @@ func redisVersion(ctx context.Context) string {
 		}
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// nproc returns the output of nproc, or runtime.NumCPU when it fails.
-func nproc(ctx context.Context) int {
-	out, err := exec.CommandContext(ctx, "nproc").Output()
-	if err != nil {
-		return runtime.NumCPU()
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		return runtime.NumCPU()
-	}
-	return n
 }
 
 func printReport(w io.Writer, rep *report) {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/lifeline-backup/lifeline/bench/internal/benchenv"
 )
 
 // server is one redis-server process that the benchmark started.
@@ -178,7 +180,7 @@ func (s *server) usedMemory(ctx context.Context) (int64, error) {
 // cpuTime returns the CPU time the server and its reaped children (the
 // forks that write RDB data) have used so far, read from /proc.
 func (s *server) cpuTime() (time.Duration, error) {
-	return procCPU(s.cmd.Process.Pid)
+	return benchenv.ProcessCPU(s.cmd.Process.Pid)
 }
 
 // stop kills the server and waits for it to exit.
@@ -186,35 +188,4 @@ func (s *server) stop() {
 	s.client.Close()
 	s.cmd.Process.Kill()
 	<-s.exited
-}
-
-// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat.
-// NOTE: it is assumed to be 100, the value on x86 and arm64 Linux, and
-// not read with sysconf(_SC_CLK_TCK).
-const clockTicks = 100
-
-// procCPU returns utime+stime+cutime+cstime of a process.
-func procCPU(pid int) (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read cpu time of process %d: %w", pid, err)
-	}
-	// The command name in field 2 may contain spaces, so fields are
-	// counted from the ")" that closes it: field 3 has index 0.
-	i := strings.LastIndexByte(string(data), ')')
-	fields := strings.Fields(string(data[i+1:]))
-	if len(fields) < 15 {
-		return 0, fmt.Errorf("read cpu time of process %d: short stat",
-			pid)
-	}
-	var ticks int64
-	for _, f := range fields[11:15] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("read cpu time of process %d: %w",
-				pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
