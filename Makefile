@@ -5,7 +5,7 @@ GO        ?= go
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 VERSITYGW := $(GOBIN)/versitygw
 
-.PHONY: test deps lint build bench bench-status
+.PHONY: test deps lint build bench fuzz-short soak bench-load bench-status
 
 build:
 	$(GO) build -o lifeline ./cmd/lifeline
@@ -32,9 +32,42 @@ lint:
 
 test: deps lint
 	PATH="$(GOBIN):$$PATH" $(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz-short
+
+# FUZZ_TARGETS lists every fuzz target as package:name. fuzz-short runs
+# each one for FUZZTIME, one at a time; a crash it finds is saved under
+# the package's testdata/fuzz, which every later `go test` runs.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := \
+	./internal/codec:FuzzDecoder \
+	./internal/seal:FuzzOpen \
+	./internal/repo:FuzzDecodeManifest \
+	./internal/config:FuzzParse \
+	./internal/status/condition:FuzzParse \
+	./internal/source/bolt:FuzzKeyRoundTrip \
+	./internal/source/bolt:FuzzDecodeKey \
+	./internal/source/httpsnap:FuzzSnapshotBody \
+	./internal/source/cfkv:FuzzAPIResponse
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) \
+			$$pkg || exit 1; \
+	done
+
+# soak runs the crash tests with 200 killed processes per command.
+soak: deps
+	PATH="$(GOBIN):$$PATH" $(GO) test -count=1 -timeout 6h -v \
+		-run '^TestCrash$$' ./cmd/lifeline -crash.runs 200
 
 bench: deps
 	PATH="$(GOBIN):$$PATH" $(GO) run ./bench/redis -keys 1000000
+
+# bench-load measures a backup and a restore under redis-benchmark load.
+bench-load: deps
+	$(GO) run ./bench/load
 
 bench-status:
 	$(GO) run ./bench/status

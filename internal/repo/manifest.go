@@ -253,16 +253,26 @@ func (r *Repo) loadSnapshot(ctx context.Context, id string) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", id, err)
 	}
-	s := &Snapshot{dataKey: dk}
-	if err := json.Unmarshal(plain, &s.Manifest); err != nil {
-		return nil, fmt.Errorf("backup %s: manifest: %w (%w)", id,
+	m, err := decodeManifest(id, plain)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Manifest: m, dataKey: dk}, nil
+}
+
+// decodeManifest decodes the opened manifest of backup id and checks
+// that it names that backup.
+func decodeManifest(id string, plain []byte) (Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return Manifest{}, fmt.Errorf("backup %s: manifest: %w (%w)", id,
 			ErrDamaged, err)
 	}
-	if s.ID != id {
-		return nil, fmt.Errorf("backup %s: manifest names backup %q: %w",
-			id, s.ID, ErrDamaged)
+	if m.ID != id {
+		return Manifest{}, fmt.Errorf("backup %s: manifest names backup "+
+			"%q: %w", id, m.ID, ErrDamaged)
 	}
-	return s, nil
+	return m, nil
 }
 
 // SnapshotIDs lists the ids of committed backups, oldest first.
