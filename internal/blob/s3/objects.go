@@ -21,8 +21,28 @@ func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser,
 	if err != nil {
 		return nil, fmt.Errorf("get %q from %s: %w", name, s, err)
 	}
-	return obj, nil
+	return &objectReader{obj: obj, name: name, store: s}, nil
 }
+
+// objectReader maps errors of reading the body, as those of the request:
+// minio-go may send another GET on Read, and an object deleted meanwhile
+// must read as blob.ErrNotFound.
+type objectReader struct {
+	obj   *minio.Object
+	name  string
+	store *Store
+}
+
+func (r *objectReader) Read(p []byte) (int, error) {
+	n, err := r.obj.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("read %q from %s: %w", r.name, r.store,
+			mapError(err))
+	}
+	return n, err
+}
+
+func (r *objectReader) Close() error { return r.obj.Close() }
 
 func (s *Store) get(ctx context.Context, name string) (*minio.Object,
 	error) {
