@@ -337,13 +337,35 @@ func Parse(data []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty")
 		}
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(),
-			"yaml: "))
+		return nil, flattenYAMLError(err)
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// unknownFieldRE matches yaml.v3's message for a field that no struct
+// field is tagged with.
+var unknownFieldRE = regexp.MustCompile(
+	`^line (\d+): field (\S+) not found in type \S+$`)
+
+// flattenYAMLError turns yaml.v3's multi-line list of decoding errors
+// into one line, and drops the Go type an unknown field was looked for in.
+func flattenYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	parts := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		if m := unknownFieldRE.FindStringSubmatch(e); m != nil {
+			e = fmt.Sprintf("line %s: field %s not found: lifeline has "+
+				"no such option", m[1], m[2])
+		}
+		parts = append(parts, e)
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)

@@ -31,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -147,8 +148,16 @@ func (s *Source) checkNamespace(namespace string) error {
 func (s *Source) open(write bool) (*bbolt.DB, error) {
 	path := s.cfg.Path
 	if !write || !s.cfg.Create {
-		if _, err := os.Stat(path); err != nil {
+		info, err := os.Stat(path)
+		if err != nil {
 			return nil, fmt.Errorf("open bolt file %s: %w", path, err)
+		}
+		// A process killed while creating the file leaves it empty; a
+		// read-only open cannot initialize it, so it reads as missing,
+		// and the next write initializes it.
+		if info.Size() == 0 && !write {
+			return nil, fmt.Errorf("open bolt file %s: the file is "+
+				"empty: %w", path, fs.ErrNotExist)
 		}
 	}
 	if write && s.cfg.Create {
