@@ -32,9 +32,8 @@ type benchCase struct {
 // maxPeakMiB is the target for lifeline's peak RSS in any case.
 const maxPeakMiB = 300
 
-// cases lists the cases in the order they run. Add a case here, for
-// example an incremental backup after changing 1% of the keys, with the
-// peer it is measured against.
+// cases lists the cases in the order they run. Add a case here, with
+// the peer it is measured against.
 var cases = []benchCase{
 	{
 		Name:        "full backup",
@@ -51,6 +50,45 @@ var cases = []benchCase{
 		runLifeline: lifelineRestore,
 		check:       checkRestore,
 	},
+	{
+		Name:        "incremental, 1% changed",
+		Peer:        "lifeline full backup",
+		MaxRatio:    1.0 / 3,
+		runPeer:     peerIncremental,
+		runLifeline: lifelineIncremental,
+	},
+}
+
+// changedShare is the share of keys an incremental backup finds changed.
+const changedShare = 0.01
+
+// peerIncremental changes 1% of the source's keys, untimed, and returns
+// the full backup's measurement as the peer: the target is a share of a
+// full backup's time.
+func peerIncremental(ctx context.Context, h *harness) (measurement,
+	error) {
+	n := int(float64(h.keys) * changedShare)
+	// The same cities keep the key names; another seed gives the first n
+	// keys new values, types and expiries, so they are deleted first.
+	pipe := h.source.client.Pipeline()
+	for i := range n {
+		c := h.cities[i%len(h.cities)]
+		pipe.Del(ctx, "city:"+c.Country+":"+strconv.Itoa(i))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return measurement{}, fmt.Errorf("change keys: %w", err)
+	}
+	if err := loadRange(ctx, h.source.client, 0, n, h.cities, 99); err != nil {
+		return measurement{}, fmt.Errorf("change keys: %w", err)
+	}
+	return h.full, nil
+}
+
+// lifelineIncremental runs an incremental backup of the source.
+func lifelineIncremental(ctx context.Context, h *harness) (measurement,
+	error) {
+	return h.runLifeline(ctx, h.source, "backup", "--tier",
+		"incremental", "--source", h.source.name, "--log-format", "json")
 }
 
 // runCase runs the peer and then lifeline, and compares them.
@@ -101,8 +139,10 @@ func peerBackup(ctx context.Context, h *harness) (measurement, error) {
 // lifelineBackup runs a full backup of the source.
 func lifelineBackup(ctx context.Context, h *harness) (measurement,
 	error) {
-	return h.runLifeline(ctx, h.source, "backup", "--tier", "full",
+	m, err := h.runLifeline(ctx, h.source, "backup", "--tier", "full",
 		"--log-format", "json")
+	h.full = m
+	return m, err
 }
 
 // peerRestore starts a server on the RDB file of peerBackup and

@@ -28,6 +28,11 @@ type harness struct {
 	source  *server
 	target  *server
 	servers []*server
+
+	// full is lifeline's full backup, the peer of the incremental.
+	full measurement
+	// cities are the places the source was loaded from.
+	cities []city
 }
 
 func newHarness(keys int) (*harness, error) {
@@ -117,6 +122,7 @@ func (h *harness) loadSource(ctx context.Context) error {
 	}
 	benchenv.Progress("loading %d keys", h.keys)
 	began := time.Now()
+	h.cities = cities
 	if err := loadKeys(ctx, h.source.client, h.keys, cities); err != nil {
 		return err
 	}
