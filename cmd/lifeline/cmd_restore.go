@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -85,21 +86,8 @@ Examples:
 
 func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	o := env.opts.(*restoreOpts)
-	if len(args) > 0 {
-		return usagef("restore takes no arguments, got %q", args)
-	}
-	if (o.snapshot == "") == (o.at == "") {
-		return usagef("restore: give either --snapshot (an id from " +
-			"'lifeline snapshots', or latest) or --at TIME")
-	}
-	var at time.Time
-	if o.at != "" {
-		var err error
-		if at, err = parseAt(o.at, time.Now()); err != nil {
-			return usagef("--at: %v", err)
-		}
-	}
-	if err := checkDiffFormat(o.diffFormat); err != nil {
+	sel, err := o.selection(args)
+	if err != nil {
 		return err
 	}
 	jsonOut := env.stdout
@@ -119,18 +107,10 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	sel := restore.Selection{Snapshot: o.snapshot, At: at,
-		Sources: o.sources, Namespaces: o.namespaces}
-	chains, err := restore.Chains(ctx, r, sel)
-	if isDamage(err) {
-		return refuseDamaged(ctx, r, sel, err)
-	}
-	if err != nil {
-		return err
-	}
+
 	p := restorePlan{cfg: c, to: o.to, opened: map[string]source.Source{}}
 	defer p.close()
-	items, err := p.items(ctx, chains)
+	items, err := planRestore(ctx, r, &p, sel)
 	if err != nil {
 		return err
 	}
@@ -144,6 +124,7 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 			return refuseDamaged(ctx, r, sel, err)
 		}
 	}
+
 	mode := source.KeepExisting
 	if o.replace {
 		mode = source.Replace
@@ -151,16 +132,61 @@ func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	results, err := doRestore(ctx, log, r, items, mode, dryRun,
 		newProgress(env.stderr, "restoring"))
 	if o.diffFormat == "json" {
-		var reports []diffReport
-		for _, res := range results {
-			reports = append(reports, newDiffReport(res.Source,
-				res.Namespace, res.Target+"/"+res.ToNS, res.Diff))
-		}
-		if perr := printDiffs(jsonOut, "json", reports); perr != nil {
+		if perr := printResults(jsonOut, results); perr != nil {
 			return perr
 		}
 	}
 	return err
+}
+
+// selection checks the command line and returns what to restore.
+func (o *restoreOpts) selection(args []string) (restore.Selection, error) {
+	var sel restore.Selection
+	if len(args) > 0 {
+		return sel, usagef("restore takes no arguments, got %q", args)
+	}
+	if (o.snapshot == "") == (o.at == "") {
+		return sel, usagef("restore: give either --snapshot (an id " +
+			"from 'lifeline snapshots', or latest) or --at TIME")
+	}
+	if err := checkDiffFormat(o.diffFormat); err != nil {
+		return sel, err
+	}
+	sel = restore.Selection{Snapshot: o.snapshot, Sources: o.sources,
+		Namespaces: o.namespaces}
+	if o.at != "" {
+		at, err := parseAt(o.at, time.Now())
+		if err != nil {
+			return sel, usagef("--at: %v", err)
+		}
+		sel.At = at
+	}
+	return sel, nil
+}
+
+// planRestore finds the chains of the selection and their targets. A
+// selection that reaches a damaged backup is refused, naming the nearest
+// good one.
+func planRestore(ctx context.Context, r *repo.Repo, p *restorePlan,
+	sel restore.Selection) ([]restore.Item, error) {
+	chains, err := restore.Chains(ctx, r, sel)
+	if isDamage(err) {
+		return nil, refuseDamaged(ctx, r, sel, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.items(ctx, chains)
+}
+
+// printResults prints restore results as the JSON of --diff-format json.
+func printResults(w io.Writer, results []restore.Result) error {
+	var reports []diffReport
+	for _, res := range results {
+		reports = append(reports, newDiffReport(res.Source,
+			res.Namespace, res.Target+"/"+res.ToNS, res.Diff))
+	}
+	return printDiffs(w, "json", reports)
 }
 
 // doRestore runs a restore and logs one summary per namespace; demo
