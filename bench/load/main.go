@@ -58,8 +58,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("load: %d keys, %d clients, pipeline %d, %d-byte values, "+
-		"-n %d per test (about %ds per phase without lifeline)\n", o.keys, o.clients,
-		o.pipeline, o.dataSize, n, o.seconds)
+		"-n %d per test (about %ds per phase without lifeline)\n",
+		o.keys, o.clients, o.pipeline, o.dataSize, n, o.seconds)
 	var phases []phase
 	for _, p := range []struct {
 		name string
