@@ -183,7 +183,7 @@ func TestE2E_NoPlaintextInRepository(t *testing.T) {
 func TestE2E_ServeHTTPLimits(t *testing.T) {
 	secret := newMarker(t, "secret")
 	d := &daemon{cfg: &config.Config{}, metrics: metrics.New(),
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		clock: schedule.RealClock(), started: time.Now()}
 	d.cfg.Serve.Listen = "127.0.0.1:0"
 	d.metrics.Backup("cache", "full", time.Second, 10, 100, nil, time.Now())
