@@ -321,15 +321,7 @@ func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
 	if ref == "latest" {
 		// Ids order backups by second only, so the newest comes from
 		// the manifests' exact times.
-		snaps, _, err := r.Snapshots(ctx)
-		if err != nil {
-			return "", err
-		}
-		if len(snaps) == 0 {
-			return "", fmt.Errorf("latest: the repository holds no "+
-				"readable backup: %w", ErrSnapshotNotFound)
-		}
-		return snaps[len(snaps)-1].ID, nil
+		return r.latest(ctx)
 	}
 	ids, err := r.SnapshotIDs(ctx)
 	if err != nil {
@@ -353,4 +345,33 @@ func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 	return "", fmt.Errorf("%q matches %d backups (%s); give more of the id",
 		ref, len(match), strings.Join(match, ", "))
+}
+
+// latest returns the newest backup. When a backup that started later
+// than the newest readable one cannot be read, it returns that error
+// instead: quietly restoring an older backup would lose data.
+func (r *Repo) latest(ctx context.Context) (string, error) {
+	ids, err := r.SnapshotIDs(ctx)
+	if err != nil {
+		return "", err
+	}
+	snaps, _, err := r.Snapshots(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(snaps) == 0 {
+		return "", fmt.Errorf("latest: the repository holds no "+
+			"readable backup: %w", ErrSnapshotNotFound)
+	}
+	newest := snaps[len(snaps)-1]
+	last := ids[len(ids)-1]
+	// Ids start with the start time to the second, so a later id that
+	// is not readable is a newer backup.
+	if last > newest.ID && last[:16] > newest.ID[:16] {
+		_, err := r.LoadSnapshot(ctx, last)
+		return "", fmt.Errorf("latest: the newest backup %s cannot be "+
+			"read (%w); the newest readable one is %s: pass --snapshot "+
+			"%s to restore it", last, err, newest.ID, newest.ID)
+	}
+	return newest.ID, nil
 }
