@@ -74,8 +74,58 @@ func Plan(snaps []*repo.Snapshot, p Policy, now time.Time) []Decision {
 		}
 	}
 	keepNewest(out)
+	keepEdges(out, p, now)
 	keepBases(out, byID)
 	return out
+}
+
+// keptBetween reports whether a kept backup of namespace k started in
+// (from, to]: it then covers the window's start already.
+func keptBetween(ds []Decision, k string, from, to time.Time) bool {
+	for _, d := range ds {
+		s := d.Snapshot
+		if !d.Keep || !s.Time.After(from) || s.Time.After(to) {
+			continue
+		}
+		for _, e := range s.Entries {
+			if e.Source+"/"+e.Namespace == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keepEdges keeps, per namespace and tier, the newest backup of that tier
+// or a longer-kept one that started at or before the tier's retention
+// edge. Without it, a moment just inside the window would have no backup
+// at or before it left, and could not be restored.
+func keepEdges(ds []Decision, p Policy, now time.Time) {
+	for _, t := range []repo.Tier{repo.Incremental, repo.Full, repo.Complete} {
+		edge := now.Add(-p.For(t))
+		newest := map[string]int{}
+		for i, d := range ds {
+			s := d.Snapshot
+			if s.Time.After(edge) || p.For(s.Tier) < p.For(t) {
+				continue
+			}
+			for _, e := range s.Entries {
+				k := e.Source + "/" + e.Namespace
+				if j, ok := newest[k]; !ok ||
+					s.Time.After(ds[j].Snapshot.Time) {
+					newest[k] = i
+				}
+			}
+		}
+		for k, i := range newest {
+			if !ds[i].Keep && !keptBetween(ds, k,
+				ds[i].Snapshot.Time, edge) {
+				ds[i].Keep = true
+				ds[i].Reason = "covers the start of the " + string(t) +
+					" retention of " + k
+			}
+		}
+	}
 }
 
 // keepNewest keeps the newest backup of every namespace, whatever its

@@ -124,8 +124,7 @@ func chainError(snaps []*repo.Snapshot, s *repo.Snapshot, ns nsKey) error {
 // backup may lie under the default policy. That is an hour while the
 // hourly incrementals cover the moment, a day while the daily full
 // backups do, and a week while the weekly complete backups do. It
-// returns false for ages the policy does not cover, because a moment
-// within one interval of a tier's limit may need a backup past it.
+// returns false for ages past every tier's retention.
 func granularity(a time.Duration) (time.Duration, bool) {
 	const day = 24 * time.Hour
 	for _, tier := range []struct{ every, keep time.Duration }{
@@ -133,7 +132,7 @@ func granularity(a time.Duration) (time.Duration, bool) {
 		{day, 30 * day},
 		{7 * day, 90 * day},
 	} {
-		if a+tier.every <= tier.keep {
+		if a <= tier.keep {
 			return tier.every, true
 		}
 	}
@@ -269,6 +268,16 @@ func TestPlan_DefaultScheduleKeepsOnlyNeeded(t *testing.T) {
 		if k := newestAt(s.kept, ns, now); k != nil {
 			need(k, "newest of "+ns.String())
 		}
+		// The newest backup at or before each tier's retention edge, of
+		// that tier or a longer-kept one, covers the window's start.
+		for _, tier := range []repo.Tier{repo.Incremental, repo.Full,
+			repo.Complete} {
+			edge := now.Add(-policy.For(tier))
+			if k := newestOfAt(s.kept, ns, edge, policy.For(tier),
+				policy); k != nil {
+				need(k, "edge of "+string(tier))
+			}
+		}
 	}
 	for len(stack) > 0 {
 		k := stack[len(stack)-1]
@@ -346,9 +355,13 @@ func TestPlan_KeptIncrementalKeepsOldFull(t *testing.T) {
 	}
 	ds := decisions(t, snaps, now)
 	wantKeep(t, ds, "inc-2", true, "within the incremental retention")
-	wantKeep(t, ds, "inc-1", true, "base of kept backup inc-2")
+	// inc-1 is the newest backup before the incremental retention's
+	// start; the first reason found is kept.
+	wantKeep(t, ds, "inc-1", true, "covers the start of the incremental")
 	wantKeep(t, ds, "old-full", true, "base of kept backup inc-1")
-	wantKeep(t, ds, "app-old", false, "older than the full retention")
+	// Without app-old no backup of app/users would precede a moment six
+	// days ago, inside the retention window.
+	wantKeep(t, ds, "app-old", true, "covers the start of the incremental")
 	wantKeep(t, ds, "app-new", true, "within the full retention")
 }
 
@@ -370,4 +383,23 @@ func TestPlan_StoppedSourceNewestKept(t *testing.T) {
 	wantKeep(t, ds, "legacy-older", false,
 		"older than the complete retention")
 	wantKeep(t, ds, "cache-new", true, "within the full retention")
+}
+
+// newestOfAt returns the newest kept backup of ns at or before at whose
+// tier is kept at least keep long.
+func newestOfAt(kept []*repo.Snapshot, ns nsKey, at time.Time,
+	keep time.Duration, p retention.Policy) *repo.Snapshot {
+	var best *repo.Snapshot
+	for _, k := range kept {
+		if k.Time.After(at) || p.For(k.Tier) < keep {
+			continue
+		}
+		if _, ok := k.Entry(ns.source, ns.namespace); !ok {
+			continue
+		}
+		if best == nil || k.Time.After(best.Time) {
+			best = k
+		}
+	}
+	return best
 }
