@@ -133,6 +133,16 @@ type ReadOnly interface {
 	ReadOnly() bool
 }
 
+// ValueComparer is implemented by sources whose stored value bytes can
+// differ for equal data, such as Redis DUMP payloads of unordered types.
+type ValueComparer interface {
+	// SameValue reports whether the key in the namespace holds the data
+	// that value, in the source's own Record.Value form, holds. A
+	// missing key returns false and no error.
+	SameValue(ctx context.Context, namespace string,
+		key, value []byte) (bool, error)
+}
+
 // ErrUnknownNamespace is returned by Read and Write for a namespace the
 // source does not have.
 var ErrUnknownNamespace = errors.New("unknown namespace")
