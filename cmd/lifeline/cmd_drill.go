@@ -83,6 +83,9 @@ func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(o.sources) == 0 {
+		srcs = drillable(log, c, srcs)
+	}
 	r, err := openRepo(ctx, c)
 	if err != nil {
 		return err
@@ -104,6 +107,33 @@ func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 		return errors.New(strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// drillable leaves out the sources a drill of all cannot or must not
+// restore: scratch targets of other sources, and sources other than
+// bbolt without a drill target. Each one left out is logged.
+func drillable(log *slog.Logger, c *config.Config,
+	srcs []*config.Source) []*config.Source {
+	scratch := map[string]bool{}
+	for _, s := range c.Sources {
+		if s.Drill.Target != "" {
+			scratch[s.Drill.Target] = true
+		}
+	}
+	var out []*config.Source
+	for _, s := range srcs {
+		switch {
+		case scratch[s.Name]:
+			log.Info("source left out: it is a drill target",
+				"source", s.Name)
+		case s.Type != "bolt" && s.Drill.Target == "":
+			log.Info("source left out: no drill target configured",
+				"source", s.Name)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // drillError turns a drill that ran but failed into an error.

@@ -159,11 +159,11 @@ func (d *daemon) scheduler() (*schedule.Scheduler, error) {
 // sources with a drill target.
 func (d *daemon) drillJob(ctx context.Context, _ time.Time) error {
 	var errs []error
-	for i := range d.cfg.Sources {
-		s := &d.cfg.Sources[i]
-		if s.Type != "bolt" && s.Drill.Target == "" {
-			continue
-		}
+	all, err := selectSources(d.cfg, nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range drillable(d.log, d.cfg, all) {
 		res, err := withLock(d, ctx, func() (*drill.Result, error) {
 			return drillSource(ctx, d.log, d.cfg, d.repo, s, time.Time{},
 				d.clock.Now)
@@ -173,7 +173,7 @@ func (d *daemon) drillJob(ctx context.Context, _ time.Time) error {
 			err, nil)
 		errs = append(errs, err)
 	}
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	d.metrics.Job("drill", err, d.clock.Now())
 	return err
 }

@@ -80,7 +80,7 @@ func Run(ctx context.Context, r *repo.Repo, spec Spec) (*Result, error) {
 			return nil, err
 		}
 	}
-	compareErr := compareAll(ctx, spec, expected, res)
+	compareErr := compareAll(ctx, r, spec, expected, res)
 	cleanErr := clean(context.WithoutCancel(ctx), spec)
 	if err := errors.Join(compareErr, cleanErr); err != nil {
 		return nil, err
@@ -118,19 +118,30 @@ type expected struct {
 	key     []byte
 	value   codec.Hash
 	expires time.Time
+	// ns indexes the backed-up namespace in Result.Namespaces.
+	ns int
 }
 
 func restoreAll(ctx context.Context, r *repo.Repo, spec Spec,
 	res *Result) (map[string]expectation, error) {
+	// Several backed-up namespaces may land in one target namespace (a
+	// Redis target with one database), so what the target must hold is
+	// collected per target namespace.
 	out := map[string]expectation{}
+	nsIndex := map[string]int{}
 	var items []restore.Item
-	for _, ch := range spec.Chains {
+	for i, ch := range spec.Chains {
 		ns := ch[0].Entry.Namespace
-		exp := expectation{}
-		out[ns] = exp
+		nsIndex[ns] = i
+		target := spec.TargetNamespace(ns)
+		if out[target] == nil {
+			out[target] = expectation{}
+		}
 		items = append(items, restore.Item{Parts: ch, To: spec.Target,
-			Namespace: spec.TargetNamespace(ns)})
+			Namespace: target})
 		res.notePoint(ch)
+		res.Namespaces = append(res.Namespaces, NamespaceResult{
+			Namespace: ns})
 	}
 	began := time.Now()
 	results, err := restore.Run(ctx, r, items, restore.Options{
@@ -140,20 +151,19 @@ func restoreAll(ctx context.Context, r *repo.Repo, spec Spec,
 			if rec.Deleted {
 				return
 			}
-			exp := out[it.Parts[0].Entry.Namespace]
-			exp[codec.KeyHash(rec.Key)] = expected{
+			out[it.Namespace][codec.KeyHash(rec.Key)] = expected{
 				key:     append([]byte(nil), rec.Key...),
 				value:   valueHash(rec),
 				expires: rec.ExpiresAt,
+				ns:      nsIndex[it.Parts[0].Entry.Namespace],
 			}
 		},
 	})
 	res.RTO = time.Since(began)
 	for _, rr := range results {
-		res.Namespaces = append(res.Namespaces, NamespaceResult{
-			Namespace: rr.Namespace, Restored: rr.Written,
-			Expired: rr.Diff.Counts[restore.Expired],
-		})
+		nr := &res.Namespaces[nsIndex[rr.Namespace]]
+		nr.Restored = rr.Written
+		nr.Expired = rr.Diff.Counts[restore.Expired]
 	}
 	if err != nil {
 		return nil, fmt.Errorf("drill %s: restore: %w", spec.Source, err)

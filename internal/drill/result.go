@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -29,13 +30,10 @@ type Result struct {
 
 // NamespaceResult is what a drill found in one namespace.
 type NamespaceResult struct {
-	Namespace string `json:"namespace"`
-	Restored  int64  `json:"restored"`
-	Expired   int64  `json:"expired"`
-	Checked   int64  `json:"checked"`
-	// Hash is the content hash of what the target held, without
-	// expiries.
-	Hash        string       `json:"hash"`
+	Namespace   string       `json:"namespace"`
+	Restored    int64        `json:"restored"`
+	Expired     int64        `json:"expired"`
+	Checked     int64        `json:"checked"`
 	Differences int64        `json:"differences"`
 	Samples     []Difference `json:"samples,omitempty"`
 }
@@ -103,4 +101,67 @@ func fmtTime(t time.Time) string {
 		return "none"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// millis is a duration written to JSON as whole milliseconds, as the
+// field names (rto_ms, rpo_ms) say.
+type millis time.Duration
+
+func (m millis) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(m).Milliseconds())
+}
+
+func (m *millis) UnmarshalJSON(b []byte) error {
+	var ms int64
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return err
+	}
+	*m = millis(time.Duration(ms) * time.Millisecond)
+	return nil
+}
+
+type objectivesJSON struct {
+	RPO millis `json:"rpo_ms"`
+	RTO millis `json:"rto_ms"`
+}
+
+// MarshalJSON writes the objectives in milliseconds.
+func (o Objectives) MarshalJSON() ([]byte, error) {
+	return json.Marshal(objectivesJSON{millis(o.RPO), millis(o.RTO)})
+}
+
+// UnmarshalJSON reads objectives written by MarshalJSON.
+func (o *Objectives) UnmarshalJSON(b []byte) error {
+	var v objectivesJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o.RPO, o.RTO = time.Duration(v.RPO), time.Duration(v.RTO)
+	return nil
+}
+
+// resultAlias has Result's fields without its methods, so the JSON
+// methods below can reuse the default encoding for the other fields.
+type resultAlias Result
+
+type resultJSON struct {
+	*resultAlias
+	RTO millis `json:"rto_ms"`
+	RPO millis `json:"rpo_ms"`
+}
+
+// MarshalJSON writes RTO and RPO in milliseconds.
+func (r Result) MarshalJSON() ([]byte, error) {
+	a := resultAlias(r)
+	return json.Marshal(resultJSON{&a, millis(r.RTO), millis(r.RPO)})
+}
+
+// UnmarshalJSON reads a result written by MarshalJSON.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	v := resultJSON{resultAlias: (*resultAlias)(r)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	r.RTO, r.RPO = time.Duration(v.RTO), time.Duration(v.RPO)
+	return nil
 }
