@@ -222,7 +222,8 @@ sources:
 
 func (d *demo) restoreLatest(ctx context.Context, log *slog.Logger,
 	c *config.Config, r *repo.Repo) (*repo.Snapshot, error) {
-	chains, err := findChains(ctx, r, "latest", time.Time{}, nil, nil)
+	chains, err := restore.Chains(ctx, r,
+		restore.Selection{Snapshot: "latest"})
 	if err != nil {
 		return nil, err
 	}

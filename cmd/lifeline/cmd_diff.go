@@ -106,7 +106,9 @@ func runDiff(ctx context.Context, env *cmdEnv, args []string) error {
 // keyed by "source/namespace".
 func pointChains(ctx context.Context, r *repo.Repo, p point, sources,
 	namespaces []string) (map[string][]repo.Part, error) {
-	chains, err := findChains(ctx, r, p.ref, p.at, sources, namespaces)
+	chains, err := restore.Chains(ctx, r, restore.Selection{
+		Snapshot: p.ref, AtSnapshot: true, At: p.at, Sources: sources,
+		Namespaces: namespaces})
 	if err != nil {
 		return nil, err
 	}

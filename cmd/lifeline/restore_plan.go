@@ -1,29 +1,25 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/config"
-	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/restore"
 )
 
-// findChains returns the chain of each selected namespace; see
-// restore.Chains.
-func findChains(ctx context.Context, r *repo.Repo, ref string, at time.Time,
-	sources, namespaces []string) ([][]repo.Part, error) {
-	return restore.Chains(ctx, r, restore.Selection{Snapshot: ref, At: at,
-		Sources: sources, Namespaces: namespaces})
-}
 
 // parseAt reads a point in time: RFC 3339, or a duration back from now
 // in Go's syntax plus "d" for days (90m, 36h, 6d, 1d12h).
 func parseAt(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		// Times are shown to the second while backups start within
+		// one, so a time without a fraction means the whole second.
+		if !strings.Contains(s, ".") {
+			t = t.Add(time.Second - time.Nanosecond)
+		}
 		return t, nil
 	}
 	d, err := config.ParseDuration(s)

@@ -15,7 +15,12 @@ import (
 // one, or "latest") or a moment, and optionally some sources and
 // namespaces.
 type Selection struct {
-	Snapshot   string
+	// Snapshot names one backup. "latest" means the newest state of
+	// every namespace, which a backup of some sources only may not hold.
+	Snapshot string
+	// AtSnapshot reads Snapshot as a moment: the newest state of every
+	// namespace as of that backup's start, as diff compares.
+	AtSnapshot bool
 	At         time.Time
 	Sources    []string
 	Namespaces []string
@@ -37,6 +42,12 @@ func Chains(ctx context.Context, r *repo.Repo,
 		if err != nil {
 			return nil, err
 		}
+		if ref == "latest" || sel.AtSnapshot {
+			// The newest state of every namespace as of that backup,
+			// also of namespaces a backup of some sources left out.
+			at = s.Time
+			return chainsAt(ctx, r, at, sources, namespaces)
+		}
 		entries, err := selectEntries(s, sources, namespaces)
 		if err != nil {
 			return nil, err
@@ -45,7 +56,13 @@ func Chains(ctx context.Context, r *repo.Repo,
 			return s
 		})
 	}
+	return chainsAt(ctx, r, at, sources, namespaces)
+}
 
+// chainsAt returns the chain of each selected namespace for the newest
+// backup that started at or before at.
+func chainsAt(ctx context.Context, r *repo.Repo, at time.Time, sources,
+	namespaces []string) ([][]repo.Part, error) {
 	snaps, _, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, err
@@ -115,7 +132,7 @@ func selectEntries(s *repo.Snapshot, sources,
 		have = append(have, e.Source+"/"+e.Namespace)
 	}
 	for _, src := range sources {
-		if !slices.ContainsFunc(out, func(e repo.Namespace) bool {
+		if !slices.ContainsFunc(s.Entries, func(e repo.Namespace) bool {
 			return e.Source == src
 		}) {
 			return nil, fmt.Errorf("backup %s has no source %q (it holds "+
