@@ -35,18 +35,26 @@ func init() {
 	register(&command{
 		name:    "restore",
 		summary: "restore a backup into its sources or another source",
-		usage: "lifeline restore --snapshot ID|latest [--source NAME]... " +
-			"[--namespace NAME]... [--to SOURCE] [--dry-run] [--replace]",
-		help: `Restores the namespaces of one backup. Every object the restore needs is
-decrypted and checked before the first write, so a damaged backup is
-refused without touching the target.
+		usage: "lifeline restore --snapshot ID|latest | --at TIME " +
+			"[--source NAME]... [--namespace NAME]... [--to SOURCE] " +
+			"[--dry-run] [--replace] [--diff-format text|json]",
+		help: `Restores the namespaces of one backup (--snapshot), or the state at a
+moment (--at TIME: RFC 3339, or a duration back from now such as 90m,
+36h, 6d), built from the newest full backup not later than it and the
+incrementals after it. latest is the newest state of every namespace.
+Every object the restore needs is decrypted and checked before the
+first write, so a damaged backup is refused without touching the target,
+and the message names the nearest older backup that is intact.
 
-Before writing, the target is read and each record is classified: added
+Before writing, the target is read and each record is classified: add
 (the key is missing), unchanged, conflict (the key holds other content
-and is left alone), changed (overwritten, only with --replace), or
-expired (its expiry has passed; never written). Without --replace no key
-that already exists in the target is changed, and nothing is ever
-deleted.
+and is left alone), change (overwritten, only with --replace), expired
+(its expiry has passed; never written) or delete (a key the restored
+state deleted, removed only with --replace). Keys of the target that the
+restored state lacks are counted as extra and always left alone.
+Without --replace no key that already exists in the target is changed
+and nothing is deleted. --dry-run prints the same summary and writes
+nothing; --diff-format json prints it as a JSON array.
 
 --to writes into another configured source of the same type (another
 Redis database or server, another bbolt file) instead of the source the
