@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/lifeline-backup/lifeline/internal/status/condition"
@@ -200,6 +201,7 @@ type Drill struct {
 	// ExpiryTolerance is how far a restored expiry may be from the
 	// backed-up one; default 2s.
 	ExpiryTolerance Duration `yaml:"expiry_tolerance"`
+	Line            int      `yaml:"-"`
 }
 
 // Report configures the evidence report.
@@ -254,6 +256,7 @@ type Schedule struct {
 	Complete    string `yaml:"complete"`
 	// PruneAfterFull runs prune after each full backup; default true.
 	PruneAfterFull *bool `yaml:"prune_after_full"`
+	Line           int   `yaml:"-"`
 }
 
 // Serve configures the HTTP server of serve.
@@ -391,6 +394,7 @@ func (c *Config) validate() error {
 	c.validateDrills(add)
 	c.validateCopies(add)
 	c.validateChecks(add)
+	c.validateSchedules(add)
 	c.applyDefaults()
 	return errors.Join(errs...)
 }
@@ -497,6 +501,10 @@ func (c *Config) validateSources(add func(int, string, ...any)) {
 		}
 		nsSeen := map[string]bool{}
 		for _, ns := range s.Namespaces {
+			if ns.DB != nil && *ns.DB < 0 {
+				add(ns.Line, "source %q: namespace %q: db %d is invalid: "+
+					"use a database number from 0", s.Name, ns.Name, *ns.DB)
+			}
 			if ns.Name == "" || nsSeen[ns.Name] {
 				add(ns.Line, "source %q: namespace name %q is empty "+
 					"or appears twice", s.Name, ns.Name)
@@ -688,6 +696,29 @@ func (c *Config) validateChecks(add func(int, string, ...any)) {
 			if _, err := condition.Parse(cond); err != nil {
 				add(ch.Line, "status check %q: %v", ch.ID, err)
 			}
+		}
+	}
+}
+
+// validateSchedules checks the cron expressions of serve, so a typo is
+// found when the config is loaded, not when serve starts.
+func (c *Config) validateSchedules(add func(int, string, ...any)) {
+	for _, sc := range []struct {
+		field, spec string
+		line        int
+	}{
+		{"schedule.incremental", c.Schedule.Incremental, c.Schedule.Line},
+		{"schedule.full", c.Schedule.Full, c.Schedule.Line},
+		{"schedule.complete", c.Schedule.Complete, c.Schedule.Line},
+		{"drill.schedule", c.Drill.Schedule, c.Drill.Line},
+	} {
+		if sc.spec == "" {
+			continue
+		}
+		if _, err := cron.ParseStandard(sc.spec); err != nil {
+			add(sc.line, "%s %q is not a valid cron expression "+
+				"(minute hour day-of-month month day-of-week, in UTC): %v",
+				sc.field, sc.spec, err)
 		}
 	}
 }

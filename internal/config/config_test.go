@@ -81,3 +81,23 @@ func TestParse_Errors(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_InvalidScheduleAndDB(t *testing.T) {
+	cases := []struct{ name, text, want string }{
+		{"cron", example + "schedule:\n  full: \"0 25 * * *\"\n",
+			`line 20: schedule.full "0 25 * * *" is not a valid cron`},
+		{"drill cron", example + "drill:\n  schedule: \"every day\"\n",
+			`line 20: drill.schedule "every day" is not a valid cron`},
+		{"negative db", strings.Replace(example, `match: "sess:*"`,
+			"db: -3", 1), `namespace "sessions": db -3 is invalid`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.text))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse error = %v, want it to contain %q", err,
+					tc.want)
+			}
+		})
+	}
+}

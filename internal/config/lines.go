@@ -98,3 +98,17 @@ func (ch *Check) UnmarshalYAML(n *yaml.Node) error {
 	ch.Line = n.Line
 	return decodeStrict(n, (*plain)(ch))
 }
+
+// UnmarshalYAML decodes the schedule and records its line.
+func (sc *Schedule) UnmarshalYAML(n *yaml.Node) error {
+	type plain Schedule
+	sc.Line = n.Line
+	return decodeStrict(n, (*plain)(sc))
+}
+
+// UnmarshalYAML decodes the drill section and records its line.
+func (d *Drill) UnmarshalYAML(n *yaml.Node) error {
+	type plain Drill
+	d.Line = n.Line
+	return decodeStrict(n, (*plain)(d))
+}
