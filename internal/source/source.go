@@ -136,9 +136,9 @@ type ReadOnly interface {
 // ValueComparer is implemented by sources whose stored value bytes can
 // differ for equal data, such as Redis DUMP payloads of unordered types.
 type ValueComparer interface {
-	// SameValue reports whether the key in the namespace holds the data
-	// that value, in the source's own Record.Value form, holds. A
-	// missing key returns false and no error.
+	// SameValue reports whether the key in the namespace contains the
+	// same data as value, which is in the source's own Record.Value
+	// form. A missing key returns false and no error.
 	SameValue(ctx context.Context, namespace string,
 		key, value []byte) (bool, error)
 }
