@@ -90,6 +90,8 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	for _, b := range sampleBuckets {
 		fmt.Fprintf(env.stdout, "   bucket %-13s %6d records\n", b, counts[b])
 	}
+	fmt.Fprintf(env.stdout, "   (the backup also counts one record per "+
+		"bucket and nested bucket)\n")
 	done()
 
 	done = step(2, "write a key and a config, and create the repository")

@@ -77,9 +77,26 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			cfg.Bucket, cfg.Endpoint, err)
 	}
 	if err := s.checkBucket(ctx); err != nil {
-		return nil, fmt.Errorf("open %s at %s: %w", s, cfg.Endpoint, err)
+		return nil, fmt.Errorf("open %s at %s: %w%s", s, cfg.Endpoint, err,
+			accessHint(err))
 	}
 	return s, nil
+}
+
+// accessHint tells what to check when the server refused the
+// credentials.
+func accessHint(err error) string {
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		return ""
+	}
+	switch resp.Code {
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
+		return "; check the access key and secret (AWS_ACCESS_KEY_ID " +
+			"and AWS_SECRET_ACCESS_KEY, or the variables access_key_env " +
+			"and secret_key_env name) and that they may use this bucket"
+	}
+	return ""
 }
 
 func newStore(cfg Config) (*Store, error) {
