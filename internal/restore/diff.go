@@ -61,10 +61,36 @@ func (d *Diff) note(k Kind, key []byte) {
 }
 
 // targetIndex maps the key hashes of a target namespace to content hashes.
-type targetIndex map[codec.Hash]codec.Hash
+type targetIndex map[codec.Hash]targetEntry
+
+// targetEntry is what the index keeps of one key of the target: hashes
+// of its content with and without the expiry, and the expiry in seconds.
+type targetEntry struct {
+	content, value codec.Hash
+	expires        int64
+}
+
+func newTargetEntry(rec *source.Record) targetEntry {
+	return targetEntry{content: codec.ContentHash(rec),
+		value: valueHash(rec), expires: expirySeconds(rec)}
+}
+
+// valueHash hashes a record's value and metadata, not its expiry.
+func valueHash(rec *source.Record) codec.Hash {
+	r := *rec
+	r.ExpiresAt = time.Time{}
+	return codec.ContentHash(&r)
+}
+
+func expirySeconds(rec *source.Record) int64 {
+	if rec.ExpiresAt.IsZero() {
+		return 0
+	}
+	return rec.ExpiresAt.Unix()
+}
 
 // readTarget indexes what the target namespace holds now. Memory grows by
-// about 64 bytes per key of the target, never with the values.
+// about 100 bytes per key of the target, never with the values.
 func readTarget(ctx context.Context, t Target, ns string) (targetIndex, error) {
 	it, err := t.Src.Read(ctx, ns)
 	if errors.Is(err, source.ErrUnknownNamespace) ||
@@ -85,29 +111,34 @@ func readTarget(ctx context.Context, t Target, ns string) (targetIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read target %s/%s: %w", t.Name, ns, err)
 		}
-		idx[codec.KeyHash(rec.Key)] = codec.ContentHash(rec)
+		idx[codec.KeyHash(rec.Key)] = newTargetEntry(rec)
 	}
 }
 
-// classify decides what restoring rec does to the target. It returns
-// false for a tombstone that changes nothing: its key is not in the target,
-// or the mode keeps existing keys.
+// classify decides what restoring rec does to the target. counted is
+// false for a tombstone that changes nothing: its key is not in the
+// target, or the mode keeps existing keys. bytesOnly is true when only
+// the value bytes differ, with the same expiry: a store such as Redis may
+// then hold the same data all the same.
 func (idx targetIndex) classify(rec *source.Record, mode source.WriteMode,
-	now time.Time) (Kind, bool) {
+	now time.Time) (kind Kind, counted, bytesOnly bool) {
 	have, ok := idx[codec.KeyHash(rec.Key)]
 	switch {
 	case rec.Deleted:
-		return Delete, ok && mode == source.Replace
+		return Delete, ok && mode == source.Replace, false
 	case rec.Expired(now):
-		return Expired, true
+		return Expired, true, false
 	case !ok:
-		return Add, true
-	case have == codec.ContentHash(rec):
-		return Unchanged, true
-	case mode == source.Replace:
-		return Change, true
+		return Add, true, false
+	case have.content == codec.ContentHash(rec):
+		return Unchanged, true, false
 	}
-	return Conflict, true
+	bytesOnly = have.value != valueHash(rec) &&
+		have.expires == expirySeconds(rec)
+	if mode == source.Replace {
+		return Change, true, bytesOnly
+	}
+	return Conflict, true, bytesOnly
 }
 
 // Summary is the record count and content hash of a namespace as a

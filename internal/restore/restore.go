@@ -132,7 +132,10 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 			}
 			newer[kh] = struct{}{}
 		}
-		kind, counted := w.classify(idx, rec)
+		kind, counted, err := w.classify(idx, rec)
+		if err != nil {
+			return err
+		}
 		if !counted || opt.DryRun ||
 			(kind != Add && kind != Change && kind != Delete) {
 			return nil
@@ -184,13 +187,15 @@ func writeWorkers(t source.Source) int {
 // writers sends batches to the target from its worker goroutines and
 // folds their results into one Result.
 type writers struct {
-	workers int
-	batches chan []source.Record
-	errs    chan error
-	ctx     context.Context
-	cancel  context.CancelFunc
-	mode    source.WriteMode
-	now     time.Time
+	target    Target
+	namespace string
+	workers   int
+	batches   chan []source.Record
+	errs      chan error
+	ctx       context.Context
+	cancel    context.CancelFunc
+	mode      source.WriteMode
+	now       time.Time
 
 	mu  sync.Mutex
 	res *Result
@@ -201,14 +206,16 @@ func newWriters(ctx context.Context, it Item, opt Options, now time.Time,
 	ctx, cancel := context.WithCancel(ctx)
 	n := writeWorkers(it.To.Src)
 	w := &writers{
-		workers: n,
-		batches: make(chan []source.Record, n),
-		errs:    make(chan error, n),
-		ctx:     ctx,
-		cancel:  cancel,
-		mode:    opt.Mode,
-		now:     now,
-		res:     res,
+		target:    it.To,
+		namespace: it.Namespace,
+		workers:   n,
+		batches:   make(chan []source.Record, n),
+		errs:      make(chan error, n),
+		ctx:       ctx,
+		cancel:    cancel,
+		mode:      opt.Mode,
+		now:       now,
+		res:       res,
 	}
 	for range n {
 		go func() {
@@ -239,17 +246,42 @@ func newWriters(ctx context.Context, it Item, opt Options, now time.Time,
 }
 
 // classify notes what restoring rec does, under the result's lock.
-func (w *writers) classify(idx targetIndex, rec *source.Record) (Kind, bool) {
+func (w *writers) classify(idx targetIndex, rec *source.Record) (Kind,
+	bool, error) {
+	kind, counted, bytesOnly := idx.classify(rec, w.mode, w.now)
+	if bytesOnly {
+		same, err := w.sameValue(rec)
+		if err != nil {
+			return kind, false, err
+		}
+		if same {
+			kind = Unchanged
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !rec.Deleted {
 		w.res.Records++
 	}
-	kind, counted := idx.classify(rec, w.mode, w.now)
 	if counted {
 		w.res.Diff.note(kind, rec.Key)
 	}
-	return kind, counted
+	return kind, counted, nil
+}
+
+// sameValue asks a target whose value bytes can differ for equal data
+// (Redis) whether it already holds rec's data; other targets differ.
+func (w *writers) sameValue(rec *source.Record) (bool, error) {
+	cmp, ok := w.target.Src.(source.ValueComparer)
+	if !ok {
+		return false, nil
+	}
+	same, err := cmp.SameValue(w.ctx, w.namespace, rec.Key, rec.Value)
+	if err != nil {
+		return false, fmt.Errorf("compare key %+q with the target: %w",
+			rec.Key, err)
+	}
+	return same, nil
 }
 
 // send queues a batch; it fails once a worker has failed, so the reading
