@@ -10,7 +10,6 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/restore"
 )
 
-
 // parseAt reads a point in time: RFC 3339, or a duration back from now
 // in Go's syntax plus "d" for days (90m, 36h, 6d, 1d12h).
 func parseAt(s string, now time.Time) (time.Time, error) {
