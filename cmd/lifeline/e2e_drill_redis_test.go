@@ -32,7 +32,7 @@ func TestDrill_RedisNamespacesAndEncodings(t *testing.T) {
 	e.writeConfig(fileRepository(url),
 		redisSource("cache", src.URL(0))+"namespaces:\n"+
 			"  - name: sessions\n    match: \"sess:*\"\n"+
-			"  - name: rest\n    match: \"[^s]*\"\n"+
+			"  - name: rest\n    match: \"*[^0-9]\"\n"+
 			"drill:\n  target: scratch\n",
 		redisSource("scratch", scratch.URL(0)))
 	e.mustRun("init")
