@@ -195,17 +195,35 @@ func selectSources(c *config.Config, names []string) ([]*config.Source,
 }
 
 // sourcesInTier leaves out the sources that backups of the tier do not
-// capture, and logs each one it leaves out.
+// capture, and the drill targets, which hold only scratch data; it logs
+// each one it leaves out.
 func sourcesInTier(log *slog.Logger, srcs []*config.Source,
 	tier repo.Tier) []*config.Source {
+	scratch := drillTargets(srcs)
 	var out []*config.Source
 	for _, s := range srcs {
-		if s.InTier(string(tier)) {
+		switch {
+		case scratch[s.Name]:
+			log.Info("source left out: it is a drill target",
+				"source", s.Name)
+		case !s.InTier(string(tier)):
+			log.Info("source left out: only complete backups capture it",
+				"source", s.Name, "type", s.Type, "tier", tier)
+		default:
 			out = append(out, s)
-			continue
 		}
-		log.Info("source left out: only complete backups capture it",
-			"source", s.Name, "type", s.Type, "tier", tier)
+	}
+	return out
+}
+
+// drillTargets returns the names of the sources that others name as
+// their drill target.
+func drillTargets(srcs []*config.Source) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range srcs {
+		if s.Drill.Target != "" {
+			out[s.Drill.Target] = true
+		}
 	}
 	return out
 }

@@ -114,12 +114,8 @@ func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 // bbolt without a drill target. Each one left out is logged.
 func drillable(log *slog.Logger, c *config.Config,
 	srcs []*config.Source) []*config.Source {
-	scratch := map[string]bool{}
-	for _, s := range c.Sources {
-		if s.Drill.Target != "" {
-			scratch[s.Drill.Target] = true
-		}
-	}
+	all, _ := selectSources(c, nil)
+	scratch := drillTargets(all)
 	var out []*config.Source
 	for _, s := range srcs {
 		switch {

@@ -118,20 +118,15 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 
 	// Parts are read newest first, so the first record of a key is its
 	// state at the restored moment and older ones are skipped.
-	// A preview also needs every restored key, to count the target's
-	// extra keys at the end.
-	var newer map[codec.Hash]struct{}
-	if len(it.Parts) > 1 || opt.DryRun {
-		newer = map[codec.Hash]struct{}{}
-	}
+	// Every restored key is remembered, to skip older records of a chain
+	// and to count the target's extra keys at the end.
+	newer := map[codec.Hash]struct{}{}
 	apply := func(rec *source.Record) error {
-		if newer != nil {
-			kh := codec.KeyHash(rec.Key)
-			if _, ok := newer[kh]; ok {
-				return nil
-			}
-			newer[kh] = struct{}{}
+		kh := codec.KeyHash(rec.Key)
+		if _, ok := newer[kh]; ok {
+			return nil
 		}
+		newer[kh] = struct{}{}
 		kind, counted, err := w.classify(idx, rec)
 		if err != nil {
 			return err
@@ -160,12 +155,12 @@ func restoreItem(ctx context.Context, r *repo.Repo, it Item,
 	if err == nil && len(batch) > 0 {
 		err = w.send(batch)
 	}
-	if err == nil && opt.DryRun {
-		err = noteExtras(ctx, it.To, it.Namespace, idx, newer, &res.Diff)
-	}
-	// A write error explains a cancelled read, so it comes first.
 	if werr := w.wait(); werr != nil {
+		// A write error explains a cancelled read, so it comes first.
 		err = werr
+	}
+	if err == nil {
+		err = noteExtras(ctx, it.To, it.Namespace, idx, newer, &res.Diff)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
