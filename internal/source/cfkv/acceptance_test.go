@@ -1,7 +1,6 @@
 package cfkv
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,11 +9,10 @@ import (
 	"time"
 
 	"github.com/lifeline-backup/lifeline/internal/backup"
-	"github.com/lifeline-backup/lifeline/internal/blob/local"
 	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/repo/repotest"
 	"github.com/lifeline-backup/lifeline/internal/restore"
-	"github.com/lifeline-backup/lifeline/internal/seal"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/cfkv/cftest"
 )
@@ -219,25 +217,5 @@ func restoreInto(t *testing.T, r *repo.Repo, s *Source, ns string) {
 // newRepo creates a repository in a temporary folder with a new key.
 func newRepo(t *testing.T) *repo.Repo {
 	t.Helper()
-	store, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatalf("new local store: %v", err)
-	}
-	encoded, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatalf("generate key: %v", err)
-	}
-	key, err := seal.ParseKey("k1", encoded)
-	if err != nil {
-		t.Fatalf("parse key: %v", err)
-	}
-	keys, err := seal.NewKeyring(key)
-	if err != nil {
-		t.Fatalf("new keyring: %v", err)
-	}
-	r, err := repo.Init(context.Background(), store, keys, time.Now())
-	if err != nil {
-		t.Fatalf("init repository: %v", err)
-	}
-	return r
+	return repotest.New(t, time.Now())
 }

@@ -10,10 +10,9 @@ import (
 
 	"github.com/lifeline-backup/lifeline/examples/snapshot-server/snapserver"
 	"github.com/lifeline-backup/lifeline/internal/backup"
-	"github.com/lifeline-backup/lifeline/internal/blob/local"
 	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/repo"
-	"github.com/lifeline-backup/lifeline/internal/seal"
+	"github.com/lifeline-backup/lifeline/internal/repo/repotest"
 	"github.com/lifeline-backup/lifeline/internal/source"
 	"github.com/lifeline-backup/lifeline/internal/source/bolt"
 	"github.com/lifeline-backup/lifeline/internal/source/httpsnap/snaptest"
@@ -22,27 +21,7 @@ import (
 // newRepo creates a repository in a temporary folder with a new key.
 func newRepo(t *testing.T, now time.Time) *repo.Repo {
 	t.Helper()
-	store, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatalf("new local store: %v", err)
-	}
-	encoded, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatalf("generate key: %v", err)
-	}
-	key, err := seal.ParseKey("k1", encoded)
-	if err != nil {
-		t.Fatalf("parse key: %v", err)
-	}
-	keys, err := seal.NewKeyring(key)
-	if err != nil {
-		t.Fatalf("new keyring: %v", err)
-	}
-	r, err := repo.Init(context.Background(), store, keys, now)
-	if err != nil {
-		t.Fatalf("init repository: %v", err)
-	}
-	return r
+	return repotest.New(t, now)
 }
 
 // newBolt returns a bbolt source whose bucket "items" holds n records.
