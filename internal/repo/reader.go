@@ -72,15 +72,56 @@ func (s *Snapshot) Entry(src, ns string) (Namespace, bool) {
 // without decoding records, so a restore can refuse a damaged backup
 // before it writes anything.
 func (r *Repo) Verify(ctx context.Context, parts []Part) error {
+	type job struct {
+		s *Snapshot
+		c Chunk
+	}
+	jobs := make(chan job)
+	errs := make(chan error, verifyWorkers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range verifyWorkers {
+		go func() {
+			for j := range jobs {
+				if err := r.authenticate(ctx, j.s, j.c); err != nil {
+					errs <- err
+					cancel()
+					for range jobs {
+					}
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	// Chunks are handed out in order; a worker that fails stops the rest.
+send:
 	for _, p := range parts {
 		for _, c := range p.Entry.Chunks {
-			if err := r.authenticate(ctx, p.Snapshot, c); err != nil {
-				return err
+			select {
+			case jobs <- job{p.Snapshot, c}:
+			case <-ctx.Done():
+				break send
 			}
 		}
 	}
-	return nil
+	close(jobs)
+	var first error
+	for range verifyWorkers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }
+
+// verifyWorkers is how many chunks Verify reads and authenticates at
+// once: reading from S3 waits on the network, and AES-GCM keeps a core
+// busy, so two overlap the waits.
+const verifyWorkers = 2
 
 // authenticate reads one chunk and checks its seal, without decompressing
 // or decoding it.
