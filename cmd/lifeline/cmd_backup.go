@@ -67,37 +67,22 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return usagef("--tier: %v", err)
 	}
-	log, err := env.newLogger()
+	ss, err := env.openSession(ctx, o.sources,
+		func(log *slog.Logger, srcs []*config.Source) []*config.Source {
+			return sourcesInTier(log, srcs, tier)
+		})
 	if err != nil {
 		return err
 	}
-	c, err := env.loadConfig()
-	if err != nil {
-		return err
-	}
-	srcs, err := selectSources(c, o.sources)
-	if err != nil {
-		return err
-	}
-	if len(o.sources) == 0 {
-		srcs = sourcesInTier(log, srcs, tier)
-	}
-	r, err := openRepo(ctx, c)
-	if err != nil {
-		return err
-	}
-	targets, closeAll, err := openBackupSources(srcs)
+
+	targets, closeAll, err := openBackupSources(ss.srcs)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	d, err := newDispatcher(c, r, log)
-	if err != nil {
-		return err
-	}
-	m, err := doBackup(ctx, log, r, targets, tier, compression(c),
-		newProgress(env.stderr, "backing up"))
-	reportBackup(ctx, d, sourceNames(targets), tier, m, err)
+	m, err := doBackup(ctx, ss.log, ss.repo, targets, tier,
+		compression(ss.cfg), newProgress(env.stderr, "backing up"))
+	reportBackup(ctx, ss.notify, sourceNames(targets), tier, m, err)
 	return err
 }
 

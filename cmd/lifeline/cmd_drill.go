@@ -71,34 +71,19 @@ func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 			return usagef("--at: %v", err)
 		}
 	}
-	log, err := env.newLogger()
+	ss, err := env.openSession(ctx, o.sources,
+		drillable)
 	if err != nil {
 		return err
 	}
-	c, err := env.loadConfig()
-	if err != nil {
-		return err
-	}
-	srcs, err := selectSources(c, o.sources)
-	if err != nil {
-		return err
-	}
-	if len(o.sources) == 0 {
-		srcs = drillable(log, c, srcs)
-	}
-	r, err := openRepo(ctx, c)
-	if err != nil {
-		return err
-	}
-	d, err := newDispatcher(c, r, log)
-	if err != nil {
-		return err
-	}
+
 	var failed []string
-	for _, s := range srcs {
-		res, err := drillSource(ctx, log, c, r, s, at, time.Now)
+	for _, s := range ss.srcs {
+		res, err := drillSource(ctx, ss.log, ss.cfg, ss.repo, s, at,
+			time.Now)
 		err = drillError(s.Name, res, err)
-		d.Report(context.WithoutCancel(ctx), "drill", s.Name, "", err, nil)
+		ss.notify.Report(context.WithoutCancel(ctx), "drill", s.Name, "",
+			err, nil)
 		if err != nil {
 			failed = append(failed, err.Error())
 		}
@@ -112,10 +97,8 @@ func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 // drillable leaves out the sources a drill of all cannot or must not
 // restore: scratch targets of other sources, and sources other than
 // bbolt without a drill target. Each one left out is logged.
-func drillable(log *slog.Logger, c *config.Config,
-	srcs []*config.Source) []*config.Source {
-	all, _ := selectSources(c, nil)
-	scratch := drillTargets(all)
+func drillable(log *slog.Logger, srcs []*config.Source) []*config.Source {
+	scratch := drillTargets(srcs)
 	var out []*config.Source
 	for _, s := range srcs {
 		switch {

@@ -368,7 +368,7 @@ func previewReadOnly(log *slog.Logger, items []restore.Item,
 
 // reportSkipped logs the records a target refused to store (Cloudflare
 // KV: an expiry too soon, a key too long) and returns an error when there
-// were any: the restore is then incomplete and must say so.
+// were any, because the restore is then incomplete.
 func reportSkipped(log *slog.Logger, items []restore.Item) error {
 	total := 0
 	seen := map[source.Source]bool{}

@@ -163,7 +163,7 @@ func (d *daemon) drillJob(ctx context.Context, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range drillable(d.log, d.cfg, all) {
+	for _, s := range drillable(d.log, all) {
 		res, err := withLock(d, ctx, func() (*drill.Result, error) {
 			return drillSource(ctx, d.log, d.cfg, d.repo, s, time.Time{},
 				d.clock.Now)

@@ -17,6 +17,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/blob/s3"
 	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/config"
+	"github.com/lifeline-backup/lifeline/internal/notify"
 	"github.com/lifeline-backup/lifeline/internal/repo"
 	"github.com/lifeline-backup/lifeline/internal/retention"
 	"github.com/lifeline-backup/lifeline/internal/seal"
@@ -303,3 +304,46 @@ type quietRedisLog struct{}
 func (quietRedisLog) Printf(context.Context, string, ...any) {}
 
 func init() { goredis.SetLogger(quietRedisLog{}) }
+
+// session is what backup and drill open before they work: the logger,
+// the config, the selected sources, the repository and the notifiers.
+type session struct {
+	log    *slog.Logger
+	cfg    *config.Config
+	srcs   []*config.Source
+	repo   *repo.Repo
+	notify *notify.Dispatcher
+}
+
+// openSession opens a session for the named sources. With no names it
+// takes every source that all passes through, so a command can leave
+// some out, and log why.
+func (env *cmdEnv) openSession(ctx context.Context, names []string,
+	all func(*slog.Logger, []*config.Source) []*config.Source) (*session,
+	error) {
+	log, err := env.newLogger()
+	if err != nil {
+		return nil, err
+	}
+	c, err := env.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := selectSources(c, names)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		srcs = all(log, srcs)
+	}
+
+	r, err := openRepo(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDispatcher(c, r, log)
+	if err != nil {
+		return nil, err
+	}
+	return &session{log: log, cfg: c, srcs: srcs, repo: r, notify: d}, nil
+}

@@ -263,9 +263,9 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 	return nil
 }
 
-// reading is how one namespace is read: the iterator, the backup an
-// incremental builds on, and the change index to compare against when
-// the source has no change feed.
+// reading is the plan for reading one namespace: the iterator, the
+// backup an incremental builds on, and the change index to compare
+// against when the source has no change feed.
 type reading struct {
 	it    source.Iterator
 	base  string

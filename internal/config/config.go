@@ -47,7 +47,7 @@ type Config struct {
 	Path string `yaml:"-"`
 }
 
-// Repository says where backups are kept.
+// Repository is where backups are kept.
 type Repository struct {
 	// URL is file:///path or s3://bucket/prefix.
 	URL       string `yaml:"url"`
@@ -185,7 +185,7 @@ type Objectives struct {
 	RTO Duration `yaml:"rto"`
 }
 
-// SourceDrill says where drills of a source restore to.
+// SourceDrill is the drill setting of a source: where it restores to.
 type SourceDrill struct {
 	// Target names another configured source of the same type, used as
 	// scratch space. A bbolt source without one drills into a temporary

@@ -57,7 +57,7 @@ var ErrTargetNotEmpty = errors.New("drill target is not empty")
 
 // Run performs one drill. A drill that ran but found a difference or
 // missed an objective returns a Result with Passed false and a nil
-// error; an error means the drill could not run.
+// error. An error means the drill could not run.
 func Run(ctx context.Context, r *repo.Repo, spec Spec) (*Result, error) {
 	if spec.Now == nil {
 		spec.Now = time.Now

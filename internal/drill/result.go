@@ -28,7 +28,7 @@ type Result struct {
 	Failures   []string          `json:"failures,omitempty"`
 }
 
-// NamespaceResult is what a drill found in one namespace.
+// NamespaceResult is the outcome of a drill in one namespace.
 type NamespaceResult struct {
 	Namespace   string       `json:"namespace"`
 	Restored    int64        `json:"restored"`
@@ -103,8 +103,8 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// millis is a duration written to JSON as whole milliseconds, as the
-// field names (rto_ms, rpo_ms) say.
+// millis is a duration written to JSON as whole milliseconds, the unit
+// that the field names (rto_ms, rpo_ms) state.
 type millis time.Duration
 
 func (m millis) MarshalJSON() ([]byte, error) {

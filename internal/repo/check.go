@@ -13,7 +13,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/source"
 )
 
-// CheckOptions says how deeply Check reads.
+// CheckOptions sets how deeply Check reads.
 type CheckOptions struct {
 	// ReadPercent is the share of chunk objects, from 0 to 100, that are
 	// decrypted and decoded. 0 only checks that every object exists with
@@ -48,7 +48,7 @@ func (p Problem) Error() string {
 		p.Err)
 }
 
-// CheckResult is what Check found.
+// CheckResult is the outcome of Check.
 type CheckResult struct {
 	Backups       int
 	ObjectsListed int

@@ -49,7 +49,8 @@ type Manifest struct {
 	Entries  []Namespace `json:"namespaces"`
 }
 
-// Namespace is what one backup holds of one namespace of one source.
+// Namespace is the part of one backup that covers one namespace of one
+// source.
 type Namespace struct {
 	Source    string `json:"source"`
 	Type      string `json:"type"`

@@ -217,7 +217,7 @@ func newWriters(ctx context.Context, it Item, opt Options, now time.Time,
 			var failed error
 			for b := range w.batches {
 				if failed != nil {
-					continue // drain, so send never blocks
+					continue // keep receiving until close, so no send waits forever
 				}
 				wr, err := it.To.Src.Write(ctx, it.Namespace, b, opt.Mode, now)
 				if err != nil {
@@ -264,8 +264,9 @@ func (w *writers) classify(idx targetIndex, rec *source.Record) (Kind,
 	return kind, counted, nil
 }
 
-// sameValue asks a target whose value bytes can differ for equal data
-// (Redis) whether it already holds rec's data; other targets differ.
+// sameValue reports whether a target whose value bytes can differ for
+// equal data (Redis) already contains rec's data. For other targets it
+// returns false.
 func (w *writers) sameValue(rec *source.Record) (bool, error) {
 	cmp, ok := w.target.Src.(source.ValueComparer)
 	if !ok {

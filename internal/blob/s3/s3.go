@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// accessHint tells what to check when the server refused the
+// accessHint returns what to check when the server rejected the
 // credentials.
 func accessHint(err error) string {
 	var resp minio.ErrorResponse
@@ -207,7 +207,7 @@ func mapError(err error) error {
 	return err
 }
 
-// transientError marks a server answer worth another try (5xx, 429,
+// transientError marks a server response worth another try (5xx, 429,
 // SlowDown) for blob.Transient.
 type transientError struct{ err error }
 
