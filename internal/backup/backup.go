@@ -233,6 +233,10 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 		if rd.delta != nil && !rd.delta.changed(rec) {
 			continue
 		}
+		if rec.Deleted && rd.unchecked != nil {
+			rd.unchecked[codec.KeyHash(rec.Key)] = true
+			continue
+		}
 		added, err := nw.Add(ctx, rec)
 		if err != nil {
 			return err
@@ -247,6 +251,13 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 	}
 	if c, ok := rd.it.(source.Cursored); ok {
 		nw.SetCursor(c.Cursor())
+	}
+	if len(rd.unchecked) > 0 {
+		n, err := rn.checkedTombstones(ctx, j, rd, nw)
+		if err != nil {
+			return err
+		}
+		p.Tombstones = n
 	}
 	if rd.delta != nil {
 		n, err := rd.delta.tombstones(ctx, rn.repo, nw)
@@ -270,6 +281,11 @@ type reading struct {
 	it    source.Iterator
 	base  string
 	delta *delta
+	// parent is the backup an incremental builds on.
+	parent *repo.Snapshot
+	// unchecked collects the key hashes of a change feed's tombstones
+	// that may name keys the namespace never held.
+	unchecked map[codec.Hash]bool
 }
 
 // openRead picks how to read a namespace. A full backup reads it whole.
@@ -286,12 +302,16 @@ func (rn *run) openRead(ctx context.Context, j job) (*reading, error) {
 		it, err := j.src.Src.Read(ctx, j.ns)
 		return &reading{it: it}, err
 	}
-	rd := &reading{base: parent.ID}
+	rd := &reading{base: parent.ID, parent: parent}
 	entry, _ := parent.Entry(j.src.Name, j.ns)
 	if feed, ok := j.src.Src.(source.ChangeFeed); ok && entry.Cursor != nil {
 		it, err := feed.Changes(ctx, j.ns, entry.Cursor)
 		if err == nil {
 			rd.it = it
+			if u, ok := it.(source.UncheckedTombstones); ok &&
+				u.UncheckedTombstones() {
+				rd.unchecked = map[codec.Hash]bool{}
+			}
 			return rd, nil
 		}
 		if !errors.Is(err, source.ErrCursorExpired) {

@@ -79,3 +79,25 @@ func (d *delta) tombstones(ctx context.Context, r *repo.Repo,
 	})
 	return n, err
 }
+
+// checkedTombstones adds a tombstone for each of the change feed's
+// deleted keys that the change index of the namespace holds, and
+// returns how many. The others were created and deleted between two
+// backups, and no backup of the chain has them.
+func (rn *run) checkedTombstones(ctx context.Context, j job, rd *reading,
+	nw *repo.NamespaceWriter) (int64, error) {
+	chain, err := rn.repo.Chain(ctx, rd.parent, j.src.Name, j.ns)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = rn.repo.IndexKeys(ctx, chain, rd.unchecked, func(key []byte) error {
+		if dropTombstone != nil && dropTombstone(j.src.Name, j.ns) {
+			return nil
+		}
+		n++
+		_, err := nw.Add(ctx, &source.Record{Key: key, Deleted: true})
+		return err
+	})
+	return n, err
+}

@@ -83,20 +83,25 @@ func (r *Repo) LoadIndex(ctx context.Context,
 	return idx, nil
 }
 
-// IndexKeys calls fn with the key of every index entry of the chain whose
-// key hash is in want. It lets an incremental recover the keys of deleted
-// records without holding every key in memory.
+// IndexKeys calls fn with the key of every key hash in want that the
+// namespace holds as of the newest part of chain. It lets an incremental
+// recover the keys of deleted records without holding every key in
+// memory. It reads the newest part first, so a key deleted by a later
+// part is not reported from an earlier one.
 func (r *Repo) IndexKeys(ctx context.Context, chain []Part,
 	want map[codec.Hash]bool, fn func(key []byte) error) error {
-	for i := len(chain) - 1; i >= 0 && len(want) > 0; i-- {
+	for i := 0; i < len(chain) && len(want) > 0; i++ {
 		p := chain[i]
 		for _, c := range p.Entry.Index {
 			err := r.ReadChunk(ctx, p.Snapshot, c, func(rec *source.Record) error {
 				kh := codec.KeyHash(rec.Key)
-				if rec.Deleted || !want[kh] {
+				if !want[kh] {
 					return nil
 				}
 				delete(want, kh)
+				if rec.Deleted {
+					return nil
+				}
 				return fn(append([]byte(nil), rec.Key...))
 			})
 			if err != nil {

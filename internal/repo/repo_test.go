@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -827,17 +828,30 @@ func TestChain_Incremental(t *testing.T) {
 		}
 	}
 
-	lookup := map[codec.Hash]bool{codec.KeyHash([]byte("c")): true}
-	var found []string
-	err = tr.IndexKeys(ctx, chain, lookup, func(key []byte) error {
-		found = append(found, string(key))
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("IndexKeys: %v", err)
+	// c is held as of the full backup and deleted as of the
+	// incremental; b is held as of both.
+	indexKeys := func(parts []Part, keys ...string) string {
+		t.Helper()
+		lookup := map[codec.Hash]bool{}
+		for _, k := range keys {
+			lookup[codec.KeyHash([]byte(k))] = true
+		}
+		var found []string
+		err := tr.IndexKeys(ctx, parts, lookup, func(key []byte) error {
+			found = append(found, string(key))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("IndexKeys: %v", err)
+		}
+		slices.Sort(found)
+		return fmt.Sprint(found)
 	}
-	if fmt.Sprint(found) != "[c]" {
-		t.Errorf("IndexKeys found %q, want [c]", found)
+	if got := indexKeys(chain, "b", "c", "x"); got != "[b]" {
+		t.Errorf("IndexKeys of the incremental found %s, want [b]", got)
+	}
+	if got := indexKeys(chain[1:], "b", "c", "x"); got != "[b c]" {
+		t.Errorf("IndexKeys of the full backup found %s, want [b c]", got)
 	}
 
 	snaps, _, err := tr.Snapshots(ctx)

@@ -123,6 +123,25 @@ type ChangeFeed interface {
 	Changes(ctx context.Context, namespace string, cursor []byte) (Iterator, error)
 }
 
+// Follower is implemented by sources that follow their own changes while
+// a long-running process keeps them open, as Redis does through keyspace
+// notifications. Such a source is also a ChangeFeed, and its reads made
+// while following carry cursors; a process that does not follow treats
+// those cursors as expired.
+type Follower interface {
+	// Follow starts following and returns once the source is
+	// listening. It keeps following until the source is closed.
+	Follow(ctx context.Context) error
+}
+
+// UncheckedTombstones is implemented by change iterators whose
+// tombstones may name keys the namespace never held at the cursor, such
+// as a Redis key created and deleted between two backups. The backup
+// keeps only the tombstones of keys in the namespace's change index.
+type UncheckedTombstones interface {
+	UncheckedTombstones() bool
+}
+
 // ErrCursorExpired is returned by ChangeFeed.Changes when the history
 // since the cursor is gone, for example compacted.
 var ErrCursorExpired = errors.New("change cursor expired")

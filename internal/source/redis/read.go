@@ -24,7 +24,9 @@ import (
 // rehashes its key table, and Read does not remove the repeats. The
 // consumer must tolerate a key that appears twice in one read.
 //
-// A key that is deleted between SCAN and DUMP is skipped.
+// A key that is deleted between SCAN and DUMP is skipped. While the
+// source follows its changes, the iterator's cursor lets the next
+// incremental read only the keys changed since the read began.
 func (s *Source) Read(ctx context.Context, namespace string) (source.Iterator, error) {
 	ns, err := s.namespace(namespace)
 	if err != nil {
@@ -34,7 +36,19 @@ func (s *Source) Read(ctx context.Context, namespace string) (source.Iterator, e
 	if err := s.ping(ctx, c); err != nil {
 		return nil, err
 	}
-	return newIterator(ctx, s, ns, c), nil
+	// The cursor comes before the first SCAN, so the read sees every
+	// write made before it. Without a cursor the next incremental
+	// compares a full read with the change index, so a failed cut
+	// costs only time.
+	var cursor []byte
+	if f := s.following(); f != nil {
+		if epoch, err := f.cut(ctx); err == nil {
+			cursor = f.encode(epoch)
+		}
+	}
+	it := newIterator(ctx, s, ns, c)
+	it.cursor = cursor
+	return it, nil
 }
 
 // iterator walks one SCAN cursor. A producer goroutine runs SCAN and the
@@ -48,7 +62,15 @@ type iterator struct {
 	records []source.Record
 	pos     int
 	err     error
+	// cursor is set when the source follows its changes.
+	cursor []byte
 }
+
+var _ source.Cursored = (*iterator)(nil)
+
+// Cursor returns the cursor of the read, or nil when the source does not
+// follow its changes.
+func (it *iterator) Cursor() []byte { return it.cursor }
 
 // prefetch is how many batches of records the producer reads ahead.
 const prefetch = 4

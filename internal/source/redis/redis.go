@@ -64,8 +64,9 @@ type Source struct {
 	scanCount  int
 	batch      int
 
-	mu      sync.Mutex
-	clients map[int]*goredis.Client
+	mu       sync.Mutex
+	clients  map[int]*goredis.Client
+	follower *follower
 }
 
 // New validates cfg and returns a Source for it. It does not connect.
@@ -185,6 +186,10 @@ func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
+	if s.follower != nil {
+		errs = append(errs, s.follower.close())
+		s.follower = nil
+	}
 	for db, c := range s.clients {
 		errs = append(errs, c.Close())
 		delete(s.clients, db)
