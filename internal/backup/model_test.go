@@ -82,6 +82,9 @@ type modelRun struct {
 	state    modelState
 	backups  []modelBackup
 
+	// feed counts the reads of a Redis source that follows its changes.
+	feed *readCounter
+
 	// dst is the Redis server that every check restores into.
 	dst       *redistest.Server
 	dstClient *goredis.Client
@@ -90,9 +93,12 @@ type modelRun struct {
 // runModel runs three simulated days of writes and backups. Before the
 // backup of each hour it calls beforeBackup, if set, and after it
 // afterBackup.
-func runModel(t *testing.T, beforeBackup, afterBackup func(hour int)) *modelRun {
+// With follow set, the Redis source follows its keyspace notifications,
+// so its incrementals read only the keys that changed.
+func runModel(t *testing.T, follow bool,
+	beforeBackup, afterBackup func(hour int)) *modelRun {
 	t.Helper()
-	m := newModelRun(t)
+	m := newModelRun(t, follow)
 	m.populate()
 	m.backup(0, repo.Full)
 	for h := 1; h <= modelHours; h++ {
@@ -114,7 +120,7 @@ func runModel(t *testing.T, beforeBackup, afterBackup func(hour int)) *modelRun 
 	return m
 }
 
-func newModelRun(t *testing.T) *modelRun {
+func newModelRun(t *testing.T, follow bool) *modelRun {
 	t.Helper()
 	ctx := context.Background()
 	base := time.Now().Truncate(time.Hour)
@@ -136,16 +142,51 @@ func newModelRun(t *testing.T) *modelRun {
 		t.Fatalf("new redis source: %v", err)
 	}
 	t.Cleanup(func() { rs.Close() })
+	var redisSrc source.Source = rs
+	if follow {
+		if err := rs.Follow(ctx); err != nil {
+			t.Fatalf("follow: %v", err)
+		}
+		m.feed = &readCounter{Source: rs}
+		redisSrc = m.feed
+	}
 	bs, err := bolt.New(bolt.Config{Path: m.boltPath})
 	if err != nil {
 		t.Fatalf("new bolt source: %v", err)
 	}
 	m.sources = []backup.Source{
-		{Name: redisSource, Type: "redis", Src: rs},
+		{Name: redisSource, Type: "redis", Src: redisSrc},
 		{Name: boltSource, Type: "bolt", Src: bs},
 	}
 	m.repo = newRepo(t, base)
 	return m
+}
+
+// readCounter counts how often a backup reads the whole namespace and
+// how often only its changes.
+type readCounter struct {
+	*redis.Source
+	mu             sync.Mutex
+	reads, changes int
+}
+
+func (c *readCounter) Read(ctx context.Context,
+	ns string) (source.Iterator, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Source.Read(ctx, ns)
+}
+
+func (c *readCounter) Changes(ctx context.Context, ns string,
+	cursor []byte) (source.Iterator, error) {
+	it, err := c.Source.Changes(ctx, ns, cursor)
+	if err == nil {
+		c.mu.Lock()
+		c.changes++
+		c.mu.Unlock()
+	}
+	return it, err
 }
 
 // newRepo creates a repository in a temporary folder with a new key.
@@ -589,17 +630,50 @@ func compareBolt(path string, want map[string][]byte) []string {
 }
 
 func TestModel_PointInTimeRestore(t *testing.T) {
-	m := runModel(t, nil, nil)
-	if len(m.backups) != modelHours+1 {
-		t.Fatalf("%d backups, want %d", len(m.backups), modelHours+1)
+	for _, follow := range []bool{false, true} {
+		t.Run(modelName(follow), func(t *testing.T) {
+			m := runModel(t, follow, nil, nil)
+			if len(m.backups) != modelHours+1 {
+				t.Fatalf("%d backups, want %d", len(m.backups),
+					modelHours+1)
+			}
+			if follow {
+				m.checkFollowed()
+			}
+			bad := m.verify(m.moments())
+			for i, msg := range bad {
+				if i == 20 {
+					t.Errorf("... and %d more mismatches", len(bad)-i)
+					break
+				}
+				t.Error(msg)
+			}
+		})
 	}
-	bad := m.verify(m.moments())
-	for i, msg := range bad {
-		if i == 20 {
-			t.Errorf("... and %d more mismatches", len(bad)-i)
-			break
+}
+
+func modelName(follow bool) string {
+	if follow {
+		return "following"
+	}
+	return "comparing"
+}
+
+// checkFollowed checks that every Redis incremental read only the
+// changes, and every full backup the whole namespace.
+func (m *modelRun) checkFollowed() {
+	fulls, incrementals := 0, 0
+	for _, b := range m.backups {
+		if b.tier == repo.Incremental {
+			incrementals++
+		} else {
+			fulls++
 		}
-		t.Error(msg)
+	}
+	if m.feed.reads != fulls || m.feed.changes != incrementals {
+		m.t.Errorf("redis source: %d full reads and %d change lists, "+
+			"want %d and %d", m.feed.reads, m.feed.changes, fulls,
+			incrementals)
 	}
 }
 
@@ -608,6 +682,14 @@ func TestModel_PointInTimeRestore(t *testing.T) {
 const droppedHour = 30
 
 func TestModel_DetectsDroppedTombstone(t *testing.T) {
+	for _, follow := range []bool{false, true} {
+		t.Run(modelName(follow), func(t *testing.T) {
+			testDroppedTombstone(t, follow)
+		})
+	}
+}
+
+func testDroppedTombstone(t *testing.T, follow bool) {
 	var mu sync.Mutex
 	dropped := 0
 	before := func(hour int) {
@@ -627,7 +709,7 @@ func TestModel_DetectsDroppedTombstone(t *testing.T) {
 	after := func(int) { backup.SetDropTombstone(nil) }
 	t.Cleanup(func() { backup.SetDropTombstone(nil) })
 
-	m := runModel(t, before, after)
+	m := runModel(t, follow, before, after)
 	if dropped != 1 {
 		t.Fatalf("the hook dropped %d tombstones, want 1", dropped)
 	}
