@@ -144,7 +144,7 @@ type follower struct {
 	psClient *goredis.Client
 	pubsub   *goredis.PubSub
 	dbs      []int
-	done   chan struct{}
+	done     chan struct{}
 
 	mu    sync.Mutex
 	epoch int64
