@@ -38,6 +38,14 @@ runs after it. A job whose last run was missed while the daemon was down
 runs once at start. A job that finds the repository locked by another
 process waits for the lock up to serve.lock_wait (default 30m).
 
+A redis source with keyspace_notifications: true is followed while serve
+runs: serve subscribes to its keyspace notifications, turning them on
+with CONFIG SET when they are off, so its incrementals read only the
+keys changed since the previous backup. After a gap (serve or Redis
+restarted, the subscription lost, FLUSHDB, FLUSHALL, SWAPDB, a change of
+the notification settings) the next incremental compares a full read
+with the change index, as the backup command always does.
+
 Failures, and the first success after a failure, go to the notifiers of
 notify:. Logs are JSON lines on standard output (text on a terminal).
 The HTTP server at serve.listen (default 127.0.0.1:9877) serves the
@@ -69,6 +77,8 @@ type daemon struct {
 	notify  *notify.Dispatcher
 	clock   schedule.Clock
 	started time.Time
+	// follow keeps the sources that follow their changes open.
+	follow *followers
 }
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
@@ -88,7 +98,8 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	d := &daemon{cfg: c, repo: r, log: log, metrics: metrics.New(),
-		clock: schedule.RealClock()}
+		clock: schedule.RealClock(), follow: newFollowers(log)}
+	defer d.follow.close()
 	d.started = d.clock.Now()
 	if d.notify, err = newDispatcher(c, r, log); err != nil {
 		return err
@@ -108,6 +119,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log.Info("serve started", "listen", srv.Addr, "repository",
 		r.Store().String())
+	// Following starts before the first backup, whose reads then
+	// carry the cursors that the next incrementals continue from.
+	if all, err := selectSources(c, nil); err == nil {
+		d.follow.start(ctx, all)
+	}
 	pageDone := make(chan error, 1)
 	go func() { pageDone <- page.Run(ctx) }()
 	runErr := sched.Run(ctx)
@@ -219,8 +235,8 @@ func (d *daemon) backup(ctx context.Context, tier repo.Tier) error {
 	if err != nil {
 		return err
 	}
-	targets, closeAll, err := openBackupSources(sourcesInTier(d.log, srcs,
-		tier))
+	targets, closeAll, err := d.follow.sources(ctx, sourcesInTier(d.log,
+		srcs, tier))
 	if err != nil {
 		return err
 	}

@@ -172,10 +172,15 @@ type Source struct {
 	PathStyle bool   `yaml:"path_style"`
 	// Full makes full backups capture a source that by default only
 	// complete backups carry (http-snapshot, s3-listing).
-	Full       bool        `yaml:"full"`
-	Objectives Objectives  `yaml:"objectives"`
-	Drill      SourceDrill `yaml:"drill"`
-	Line       int         `yaml:"-"`
+	Full bool `yaml:"full"`
+	// KeyspaceNotifications makes serve follow a redis source's keyspace
+	// notifications between backups, so its incrementals read only the
+	// keys that changed. lifeline turns the notifications on when they
+	// are off.
+	KeyspaceNotifications bool        `yaml:"keyspace_notifications"`
+	Objectives            Objectives  `yaml:"objectives"`
+	Drill                 SourceDrill `yaml:"drill"`
+	Line                  int         `yaml:"-"`
 }
 
 // Objectives are the recovery objectives of a source: the largest data
@@ -498,6 +503,10 @@ func (c *Config) validateSources(add func(int, string, ...any)) {
 		seen[s.Name] = true
 		if msg := missingField(&s); msg != "" {
 			add(s.Line, "source %q: %s", s.Name, msg)
+		}
+		if s.KeyspaceNotifications && s.Type != "redis" {
+			add(s.Line, "source %q: keyspace_notifications is for redis "+
+				"sources only, not %s", s.Name, s.Type)
 		}
 		nsSeen := map[string]bool{}
 		for _, ns := range s.Namespaces {

@@ -66,6 +66,10 @@ func TestParse_Errors(t *testing.T) {
 		{"key with env and file", strings.Replace(example,
 			"env: LIFELINE_KEY_K2026", "env: A\n    file: /b", 1),
 			`line 7: key "k2026": set exactly one of env and file`},
+		{"keyspace notifications on bolt", strings.Replace(example,
+			"type: bolt", "type: bolt\n    keyspace_notifications: true", 1),
+			`line 16: source "app": keyspace_notifications is for redis ` +
+				`sources only, not bolt`},
 		{"empty", "", "empty"},
 	}
 	for _, tc := range cases {
