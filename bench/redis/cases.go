@@ -51,9 +51,19 @@ var cases = []benchCase{
 		check:       checkRestore,
 	},
 	{
-		Name:        "incremental, 1% changed",
+		Name:        "incremental, 1% changed, serve",
 		Peer:        "lifeline full backup",
 		MaxRatio:    1.0 / 3,
+		runPeer:     fullBackupAsPeer,
+		runLifeline: lifelineServeIncremental,
+		check:       checkServeIncremental,
+	},
+	{
+		// Without serve no process follows the keyspace notifications,
+		// so the incremental compares a full read with the change
+		// index. It has no target of its own.
+		Name:        "incremental, 1% changed, backup command",
+		Peer:        "lifeline full backup",
 		runPeer:     peerIncremental,
 		runLifeline: lifelineIncremental,
 	},
@@ -62,26 +72,42 @@ var cases = []benchCase{
 // changedShare is the share of keys an incremental backup finds changed.
 const changedShare = 0.01
 
+func changedKeys(h *harness) int { return int(float64(h.keys) * changedShare) }
+
+// fullBackupAsPeer returns the full backup's measurement as the peer:
+// the target of an incremental is a share of a full backup's time.
+func fullBackupAsPeer(_ context.Context, h *harness) (measurement,
+	error) {
+	return h.full, nil
+}
+
 // peerIncremental changes 1% of the source's keys, untimed, and returns
-// the full backup's measurement as the peer: the target is a share of a
-// full backup's time.
+// the full backup's measurement as the peer.
 func peerIncremental(ctx context.Context, h *harness) (measurement,
 	error) {
-	n := int(float64(h.keys) * changedShare)
-	// The same cities keep the key names; another seed gives the first n
-	// keys new values, types and expiries, so they are deleted first.
+	if err := changeKeys(ctx, h, 99); err != nil {
+		return measurement{}, err
+	}
+	return h.full, nil
+}
+
+// changeKeys gives the first 1% of the source's keys new values, types
+// and expiries drawn with seed. The same cities keep the key names, so
+// the keys are deleted first.
+func changeKeys(ctx context.Context, h *harness, seed uint64) error {
+	n := changedKeys(h)
 	pipe := h.source.client.Pipeline()
 	for i := range n {
 		c := h.cities[i%len(h.cities)]
 		pipe.Del(ctx, "city:"+c.Country+":"+strconv.Itoa(i))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return measurement{}, fmt.Errorf("change keys: %w", err)
+		return fmt.Errorf("change keys: %w", err)
 	}
-	if err := loadRange(ctx, h.source.client, 0, n, h.cities, 99); err != nil {
-		return measurement{}, fmt.Errorf("change keys: %w", err)
+	if err := loadRange(ctx, h.source.client, 0, n, h.cities, seed); err != nil {
+		return fmt.Errorf("change keys: %w", err)
 	}
-	return h.full, nil
+	return nil
 }
 
 // lifelineIncremental runs an incremental backup of the source.

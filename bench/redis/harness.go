@@ -29,8 +29,10 @@ type harness struct {
 	target  *server
 	servers []*server
 
-	// full is lifeline's full backup, the peer of the incremental.
+	// full is lifeline's full backup, the peer of the incrementals.
 	full measurement
+	// serveRecords is how many records serve's incremental stored.
+	serveRecords float64
 	// cities are the places the source was loaded from.
 	cities []city
 }

@@ -65,8 +65,21 @@ func newResult(c benchCase, ll, peer measurement) result {
 		PeerCPU:           peer.CPU.Seconds(),
 		PeerServerCPU:     peer.ServerCPU.Seconds(),
 	}
-	r.Pass = r.Ratio <= r.MaxRatio && r.PeakMiB <= r.MaxPeakMiB
+	r.Pass = !r.ratioMissed() && r.PeakMiB <= r.MaxPeakMiB
 	return r
+}
+
+// ratioMissed reports whether the case has a ratio target and missed it.
+func (r result) ratioMissed() bool {
+	return r.MaxRatio > 0 && r.Ratio > r.MaxRatio
+}
+
+// target returns the ratio target as "<= N", or "-" for none.
+func (r result) target() string {
+	if r.MaxRatio == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("<= %.3g", r.MaxRatio)
 }
 
 func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
@@ -74,7 +87,7 @@ func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
 // verdict returns PASS, or MISS with the targets missed.
 func (r result) verdict() string {
 	var missed []string
-	if r.Ratio > r.MaxRatio {
+	if r.ratioMissed() {
 		missed = append(missed, "ratio")
 	}
 	if r.PeakMiB > r.MaxPeakMiB {
@@ -135,9 +148,9 @@ func printReport(w io.Writer, rep *report) {
 	fmt.Fprintln(tw, "case\tlifeline s\tpeer\tpeer s\tratio\ttarget\t"+
 		"peak MiB\ttarget\tresult\t")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.2f\t%.2f\t<= %g\t%.0f\t<= %g\t"+
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.2f\t%.2f\t%s\t%.0f\t<= %g\t"+
 			"%s\t\n", r.Case, r.LifelineSeconds, r.Peer, r.PeerSeconds,
-			r.Ratio, r.MaxRatio, r.PeakMiB, r.MaxPeakMiB, r.verdict())
+			r.Ratio, r.target(), r.PeakMiB, r.MaxPeakMiB, r.verdict())
 	}
 	tw.Flush()
 

@@ -43,14 +43,37 @@ func ProcessCPU(pid int) (time.Duration, error) {
 // ProcessRSS returns the resident set size of a process in bytes, the
 // VmRSS line of /proc/PID/status.
 func ProcessRSS(pid int) (int64, error) {
+	return statusBytes(pid, "VmRSS")
+}
+
+// PeakRSS returns the peak resident set size of a process in bytes, the
+// VmHWM line of /proc/PID/status, since it started or since the last
+// ResetPeakRSS.
+func PeakRSS(pid int) (int64, error) {
+	return statusBytes(pid, "VmHWM")
+}
+
+// ResetPeakRSS sets the peak resident set size of a process to its
+// current size, so PeakRSS then measures from now.
+func ResetPeakRSS(pid int) error {
+	err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid),
+		[]byte("5"), 0)
+	if err != nil {
+		return fmt.Errorf("reset peak rss of process %d: %w", pid, err)
+	}
+	return nil
+}
+
+// statusBytes reads a line of /proc/PID/status given in kB.
+func statusBytes(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("read rss of process %d: %w", pid, err)
+		return 0, fmt.Errorf("read %s of process %d: %w", field, pid, err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		rest, ok := strings.CutPrefix(sc.Text(), field+":")
 		if !ok {
 			continue
 		}
@@ -58,12 +81,13 @@ func ProcessRSS(pid int) (int64, error) {
 		kib, err := strconv.ParseInt(strings.TrimSuffix(
 			strings.TrimSpace(rest), " kB"), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("read rss of process %d: %w", pid, err)
+			return 0, fmt.Errorf("read %s of process %d: %w", field,
+				pid, err)
 		}
 		return kib << 10, nil
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read rss of process %d: %w", pid, err)
+		return 0, fmt.Errorf("read %s of process %d: %w", field, pid, err)
 	}
-	return 0, fmt.Errorf("read rss of process %d: no VmRSS line", pid)
+	return 0, fmt.Errorf("read %s of process %d: no such line", field, pid)
 }
