@@ -136,6 +136,11 @@ func doBackup(ctx context.Context, log *slog.Logger, r *repo.Repo,
 				log.Info("no earlier backup of the namespace: taking a "+
 					"full one", "source", p.Source, "namespace", p.Namespace)
 			}
+			if p.FeedErr != nil {
+				log.Info("change feed unavailable: compared a full read "+
+					"with the change index", "source", p.Source,
+					"namespace", p.Namespace, "reason", p.FeedErr.Error())
+			}
 			log.Info("namespace backed up", "source", p.Source,
 				"namespace", p.Namespace, "records", p.Records,
 				"tombstones", p.Tombstones, "bytes", p.Bytes,

@@ -37,7 +37,11 @@ type Progress struct {
 	Bytes      int64
 	// Full is set when an incremental found no earlier backup of the
 	// namespace and took a full one.
-	Full    bool
+	Full bool
+	// FeedErr is why an incremental compared a full read with the
+	// change index instead of asking the source's change feed, such as
+	// an expired cursor.
+	FeedErr error
 	Done    bool
 	Err     error
 	Elapsed time.Duration
@@ -219,6 +223,7 @@ func (rn *run) namespace(ctx context.Context, j job) error {
 	}
 	defer rd.it.Close()
 	p.Full = rn.opt.Tier == repo.Incremental && rd.base == ""
+	p.FeedErr = rd.feedErr
 	nw := rn.w.Namespace(j.src.Name, j.src.Type, j.ns, rd.base)
 	for {
 		rec, err := rd.it.Next(ctx)
@@ -286,6 +291,8 @@ type reading struct {
 	// unchecked collects the key hashes of a change feed's tombstones
 	// that may name keys the namespace never held.
 	unchecked map[codec.Hash]bool
+	// feedErr is why the change feed was not used.
+	feedErr error
 }
 
 // openRead picks how to read a namespace. A full backup reads it whole.
@@ -317,6 +324,7 @@ func (rn *run) openRead(ctx context.Context, j job) (*reading, error) {
 		if !errors.Is(err, source.ErrCursorExpired) {
 			return nil, err
 		}
+		rd.feedErr = err
 	}
 	d, err := rn.loadDelta(ctx, j, parent)
 	if err != nil {

@@ -22,7 +22,7 @@ var (
 )
 
 // MaxFollowedKeys is how many changed keys a namespace remembers between
-// two backups. Past it the namespace forgets them, and its next
+// two backups. Past it the namespace drops them, and its next
 // incremental compares a full read with the change index instead.
 const MaxFollowedKeys = 1_000_000
 
@@ -42,8 +42,8 @@ const notifyClasses = "g$lshzxet"
 // resync. Follow therefore compares the server's run id, role, modules
 // and the call counts of those commands at every cursor, and any
 // difference, like a lost subscription, expires every earlier cursor.
-// Follow refuses a replica and a server with modules loaded, whose
-// writes it cannot vouch for.
+// Follow rejects a replica and a server with modules loaded, because
+// writes may change their keys without a notification.
 func (s *Source) Follow(ctx context.Context) error {
 	c := s.client(s.opts.DB)
 	if err := s.ping(ctx, c); err != nil {
@@ -301,8 +301,8 @@ func (f *follower) lose() {
 	}
 }
 
-// resubscribed forgets every change, because some were missed while
-// the subscription was down.
+// resubscribed drops every remembered change, because some were missed
+// while the subscription was down.
 func (f *follower) resubscribed() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -313,8 +313,8 @@ func (f *follower) resubscribed() {
 	f.up = true
 }
 
-// forget drops what every namespace knows and starts a new epoch, so
-// every earlier cursor expires. The caller holds f.mu.
+// forget clears the changed keys of every namespace and starts a new
+// epoch, so every earlier cursor expires. The caller holds f.mu.
 func (f *follower) forget() {
 	f.epoch++
 	for _, fs := range f.nss {
@@ -336,13 +336,17 @@ func (f *follower) forgetBefore(epoch int64) {
 	}
 }
 
+// cutTimeout bounds the wait for a cursor's PING reply. A cursor that
+// times out is not made, and the read goes on without one.
+const cutTimeout = 30 * time.Second
+
 var errNotFollowing = errors.New("the keyspace notification " +
 	"subscription is down")
 
 // cut makes a cursor: it returns a new epoch once every notification of
-// a write that Redis ran before it has arrived. It compares the server's
-// state with that of the previous cursor first, and forgets every change
-// when writes may have gone unnotified.
+// a write that Redis ran before it has arrived. It also compares the
+// server's state with that of the previous cursor, and expires older
+// cursors when writes may have gone unnotified.
 func (f *follower) cut(ctx context.Context) (int64, error) {
 	st, err := readStats(ctx, f.client)
 	if err != nil {
@@ -366,12 +370,18 @@ func (f *follower) cut(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	var epoch int64
+	timeout := time.NewTimer(cutTimeout)
+	defer timeout.Stop()
 	select {
 	case e, ok := <-ch:
 		if !ok {
 			return 0, errNotFollowing
 		}
 		epoch = e
+	case <-timeout.C:
+		f.drop(token)
+		return 0, fmt.Errorf("no reply to PING on the keyspace "+
+			"notification subscription within %v", cutTimeout)
 	case <-ctx.Done():
 		f.drop(token)
 		return 0, ctx.Err()
@@ -395,7 +405,7 @@ func (f *follower) drop(token string) {
 }
 
 // since returns the keys of the namespace changed in epoch from or
-// later, and forgets older ones: no later backup asks for them.
+// later, and drops older ones, because no later backup requests them.
 func (f *follower) since(name string, from int64) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
