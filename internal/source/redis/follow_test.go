@@ -318,7 +318,7 @@ func TestFollow_RefusesReplica(t *testing.T) {
 	replica := redistest.Start(t)
 	host, port, _ := strings.Cut(primary.Addr, ":")
 	ctx := context.Background()
-	if err := replica.Client(t).SlaveOf(ctx, host, port).Err(); err != nil {
+	if err := replica.Client(t).Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
 		t.Fatal(err)
 	}
 	src := newSource(t, redis.Config{URL: replica.URL(0)})
