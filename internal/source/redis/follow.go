@@ -49,14 +49,14 @@ func (s *Source) Follow(ctx context.Context) error {
 	if err := s.ping(ctx, c); err != nil {
 		return err
 	}
-	if err := enableNotifications(ctx, c); err != nil {
-		return s.followErr(err)
-	}
 	st, err := readStats(ctx, c)
 	if err != nil {
 		return s.followErr(err)
 	}
 	if err := st.followable(); err != nil {
+		return s.followErr(err)
+	}
+	if st, err = turnOnNotifications(ctx, c, st); err != nil {
 		return s.followErr(err)
 	}
 
@@ -92,31 +92,31 @@ func (s *Source) following() *follower {
 	return s.follower
 }
 
-// enableNotifications adds the flags that keyspace event notifications
-// of every class need to notify-keyspace-events, keeping the ones set.
-func enableNotifications(ctx context.Context, c *goredis.Client) error {
-	cfg, err := c.ConfigGet(ctx, "notify-keyspace-events").Result()
-	if err != nil {
-		return fmt.Errorf("read notify-keyspace-events: %w", err)
+// turnOnNotifications adds the flags that keyspace event notifications
+// of every class need to notify-keyspace-events, keeping the ones set,
+// unless st shows them on already. It returns the stats after the
+// change.
+func turnOnNotifications(ctx context.Context, c *goredis.Client,
+	st serverStats) (serverStats, error) {
+	if st.notifying() {
+		return st, nil
 	}
-	cur := cfg["notify-keyspace-events"]
 	add := ""
-	if !strings.Contains(cur, "E") {
+	if !strings.Contains(st.notify, "E") {
 		add += "E"
 	}
-	if !strings.Contains(cur, "A") && !containsAll(cur, notifyClasses) {
+	if !strings.Contains(st.notify, "A") &&
+		!containsAll(st.notify, notifyClasses) {
 		add += "A"
 	}
-	if add == "" {
-		return nil
-	}
 	if err := c.ConfigSet(ctx, "notify-keyspace-events",
-		cur+add).Err(); err != nil {
-		return fmt.Errorf("keyspace notifications are off and turning "+
-			"them on failed (%w); add \"notify-keyspace-events EA\" "+
-			"to the server's redis.conf", err)
+		st.notify+add).Err(); err != nil {
+		return st, fmt.Errorf("keyspace notifications are off "+
+			"(notify-keyspace-events %q) and turning them on failed "+
+			"(%w); add \"notify-keyspace-events EA\" to the server's "+
+			"redis.conf", st.notify, err)
 	}
-	return nil
+	return readStats(ctx, c)
 }
 
 func containsAll(s, chars string) bool {
@@ -145,6 +145,7 @@ type follower struct {
 	pubsub   *goredis.PubSub
 	dbs      []int
 	done     chan struct{}
+	cutMu    sync.Mutex
 
 	mu    sync.Mutex
 	epoch int64
@@ -160,8 +161,10 @@ type follower struct {
 type followed struct {
 	ns   Namespace
 	keys map[string]int64
-	// floor is the oldest epoch whose changes keys holds in full.
-	floor int64
+	// floor is the oldest epoch whose changes keys holds in full, and
+	// reason why the older changes were dropped.
+	floor  int64
+	reason string
 }
 
 func newFollower(s *Source, c *goredis.Client,
@@ -258,6 +261,8 @@ func (f *follower) note(channel, key string) {
 		if len(fs.keys) > MaxFollowedKeys {
 			clear(fs.keys)
 			fs.floor = f.epoch + 1
+			fs.reason = fmt.Sprintf("more than %d keys changed",
+				MaxFollowedKeys)
 		}
 	}
 }
@@ -309,30 +314,32 @@ func (f *follower) resubscribed() {
 	if f.up {
 		return
 	}
-	f.forget()
+	f.forget("the keyspace notification subscription was lost")
 	f.up = true
 }
 
 // forget clears the changed keys of every namespace and starts a new
 // epoch, so every earlier cursor expires. The caller holds f.mu.
-func (f *follower) forget() {
+func (f *follower) forget(reason string) {
 	f.epoch++
 	for _, fs := range f.nss {
 		clear(fs.keys)
-		fs.floor = f.epoch
+		fs.floor, fs.reason = f.epoch, reason
 	}
 }
 
-// forgetBefore expires every cursor older than epoch. The caller holds
-// f.mu.
-func (f *follower) forgetBefore(epoch int64) {
+// forgetBefore expires every cursor older than epoch for reason. The
+// caller holds f.mu.
+func (f *follower) forgetBefore(epoch int64, reason string) {
 	for _, fs := range f.nss {
 		for k, e := range fs.keys {
 			if e < epoch {
 				delete(fs.keys, k)
 			}
 		}
-		fs.floor = max(fs.floor, epoch)
+		if epoch > fs.floor {
+			fs.floor, fs.reason = epoch, reason
+		}
 	}
 }
 
@@ -348,9 +355,26 @@ var errNotFollowing = errors.New("the keyspace notification " +
 // server's state with that of the previous cursor, and expires older
 // cursors when writes may have gone unnotified.
 func (f *follower) cut(ctx context.Context) (int64, error) {
+	// Cursors are made one at a time, so each compares its stats with
+	// those read just before.
+	f.cutMu.Lock()
+	defer f.cutMu.Unlock()
 	st, err := readStats(ctx, f.client)
 	if err != nil {
 		return 0, err
+	}
+	// A restarted Redis may have lost the setting, or someone may have
+	// changed it. The writes in between went unnotified.
+	off := ""
+	if !st.notifying() {
+		off = fmt.Sprintf("keyspace notifications were off "+
+			"(notify-keyspace-events %q)", st.notify)
+		if st, err = turnOnNotifications(ctx, f.client, st); err != nil {
+			f.mu.Lock()
+			f.forgetBefore(f.epoch+1, off)
+			f.mu.Unlock()
+			return 0, err
+		}
 	}
 	ch := make(chan int64, 1)
 	f.mu.Lock()
@@ -389,10 +413,14 @@ func (f *follower) cut(ctx context.Context) (int64, error) {
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.stats.same(st) {
+	reason := off
+	if reason == "" {
+		reason = st.changes(f.stats)
+	}
+	if reason != "" {
 		// The stats were read before the PING, so the unnotified
 		// writes came before this cursor's read.
-		f.forgetBefore(epoch)
+		f.forgetBefore(epoch, reason)
 	}
 	f.stats = st
 	return epoch, nil
@@ -413,8 +441,11 @@ func (f *follower) since(name string, from int64) ([]string, error) {
 	switch {
 	case !ok:
 		return nil, source.ErrUnknownNamespace
-	case from < fs.floor || from > f.epoch:
-		return nil, fmt.Errorf("changes before the cursor were missed: "+
+	case from < fs.floor:
+		return nil, fmt.Errorf("changes after the cursor were missed, "+
+			"because %s: %w", fs.reason, source.ErrCursorExpired)
+	case from > f.epoch:
+		return nil, fmt.Errorf("the cursor is newer than the follower: "+
 			"%w", source.ErrCursorExpired)
 	}
 	var keys []string

@@ -200,27 +200,53 @@ func TestFollow_ExpiredKeyBecomesTombstone(t *testing.T) {
 // after it must carry a cursor that works again.
 func TestFollow_UnnotifiedWritesExpireCursors(t *testing.T) {
 	cases := []struct {
-		name  string
+		name string
+		// setup, if set, runs before the cursor is made.
+		setup func(ctx context.Context, c *goredis.Client) error
 		write func(ctx context.Context, c *goredis.Client) error
 	}{
-		{"flushdb", func(ctx context.Context, c *goredis.Client) error {
+		{"flushdb", nil, func(ctx context.Context, c *goredis.Client) error {
 			return c.FlushDB(ctx).Err()
 		}},
-		{"flushall", func(ctx context.Context, c *goredis.Client) error {
+		{"flushall", nil, func(ctx context.Context, c *goredis.Client) error {
 			return c.FlushAll(ctx).Err()
 		}},
-		{"swapdb", func(ctx context.Context, c *goredis.Client) error {
+		{"swapdb", nil, func(ctx context.Context, c *goredis.Client) error {
 			return c.Do(ctx, "SWAPDB", 0, 2).Err()
 		}},
-		{"notifications off", func(ctx context.Context, c *goredis.Client) error {
+		{"notifications off", nil, func(ctx context.Context, c *goredis.Client) error {
 			return c.ConfigSet(ctx, "notify-keyspace-events", "").Err()
 		}},
-		{"debug reload", func(ctx context.Context, c *goredis.Client) error {
+		{"debug reload", nil, func(ctx context.Context, c *goredis.Client) error {
 			return c.Do(ctx, "DEBUG", "RELOAD").Err()
 		}},
-		{"flush inside a script", func(ctx context.Context, c *goredis.Client) error {
+		{"flush inside a script", nil, func(ctx context.Context, c *goredis.Client) error {
 			return c.Eval(ctx, "return redis.call('FLUSHDB')", nil).Err()
 		}},
+		{"fewer notifications", nil, func(ctx context.Context, c *goredis.Client) error {
+			return c.ConfigSet(ctx, "notify-keyspace-events", "Ex").Err()
+		}},
+		{"flushdb hidden by resetstat",
+			func(ctx context.Context, c *goredis.Client) error {
+				return c.ConfigResetStat(ctx).Err()
+			},
+			func(ctx context.Context, c *goredis.Client) error {
+				if err := c.FlushDB(ctx).Err(); err != nil {
+					return err
+				}
+				return c.ConfigResetStat(ctx).Err()
+			}},
+		{"stream consumer group read",
+			func(ctx context.Context, c *goredis.Client) error {
+				c.XAdd(ctx, &goredis.XAddArgs{Stream: "s",
+					Values: []string{"f", "v"}})
+				return c.XGroupCreate(ctx, "s", "g", "0").Err()
+			},
+			func(ctx context.Context, c *goredis.Client) error {
+				return c.XReadGroup(ctx, &goredis.XReadGroupArgs{
+					Group: "g", Consumer: "c", Streams: []string{"s", ">"},
+					Count: 1}).Err()
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,6 +254,11 @@ func TestFollow_UnnotifiedWritesExpireCursors(t *testing.T) {
 			ctx := context.Background()
 			c := srv.Client(t)
 			c.Set(ctx, "a", "1", 0)
+			if tc.setup != nil {
+				if err := tc.setup(ctx, c); err != nil {
+					t.Fatalf("setup: %v", err)
+				}
+			}
 			cursor := cursorOf(t, src, "all")
 			if err := tc.write(ctx, c); err != nil {
 				t.Fatalf("write: %v", err)
@@ -237,9 +268,8 @@ func TestFollow_UnnotifiedWritesExpireCursors(t *testing.T) {
 				t.Fatalf("Changes after %s: %v, want ErrCursorExpired",
 					tc.name, err)
 			}
-			if tc.name == "notifications off" {
-				return
-			}
+			// The next cursor works again: the follower turned the
+			// notifications back on where they were off.
 			cursor = cursorOf(t, src, "all")
 			c.Set(ctx, "b", "two", 0)
 			got, _ := changes(t, src, "all", cursor)
@@ -377,5 +407,43 @@ func TestFollow_DumpMatchesRead(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("%d changes, want 3", n)
+	}
+}
+
+// TestFollow_RestartTurnsNotificationsOnAgain restarts Redis, which
+// starts with keyspace notifications off as its command line says. The
+// follower must turn them on again, or every later incremental would
+// miss every change.
+func TestFollow_RestartTurnsNotificationsOnAgain(t *testing.T) {
+	srv, src := followed(t)
+	ctx := context.Background()
+	c := srv.Client(t)
+	cursor := cursorOf(t, src, "all")
+	// DEBUG RESTART replies only when it fails.
+	c.Do(ctx, "DEBUG", "RESTART")
+	var fresh []byte
+	for range 100 {
+		time.Sleep(50 * time.Millisecond)
+		if _, err := src.Changes(ctx, "all", cursor); !errors.Is(err,
+			source.ErrCursorExpired) {
+			continue
+		}
+		it, err := src.Read(ctx, "all")
+		if err != nil {
+			continue
+		}
+		fresh = it.(source.Cursored).Cursor()
+		it.Close()
+		if fresh != nil {
+			break
+		}
+	}
+	if fresh == nil {
+		t.Fatal("no read carried a cursor after the restart within 5 s")
+	}
+	c.Set(ctx, "after", "restart", 0)
+	got, _ := changes(t, src, "all", fresh)
+	if want := []string{"after=restart"}; !slices.Equal(got, want) {
+		t.Errorf("changes after the restart = %q, want %q", got, want)
 	}
 }

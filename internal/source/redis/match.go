@@ -4,8 +4,13 @@ package redis
 // SCAN MATCH does: * is any run of bytes, ? one byte, [abc], [^abc] and
 // [a-z] a class of bytes, and a backslash makes the next byte literal.
 func match(pattern, key string) bool {
-	if pattern == "*" {
+	switch {
+	case pattern == "*":
 		return true
+	case key == "":
+		// SCAN skips matching for the pattern "*" alone, and Redis's
+		// matcher never matches an empty key.
+		return false
 	}
 	p, k := 0, 0
 	// starP and starK are where the last * began, to retry from after

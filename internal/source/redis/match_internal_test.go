@@ -19,8 +19,8 @@ func TestMatch_AgreesWithScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 
 	const keyBytes = "ab-c^][\\"
-	seen := map[string]bool{}
-	var keys []string
+	seen := map[string]bool{"": true}
+	keys := []string{""}
 	for len(keys) < 300 {
 		n := 1 + rng.IntN(5)
 		b := make([]byte, n)
