@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/lifeline-backup/lifeline/internal/codec"
 	"github.com/lifeline-backup/lifeline/internal/config"
 	"github.com/lifeline-backup/lifeline/internal/repo"
+	"github.com/lifeline-backup/lifeline/internal/source"
 )
 
 type backupOpts struct {
@@ -136,7 +138,10 @@ func doBackup(ctx context.Context, log *slog.Logger, r *repo.Repo,
 				log.Info("no earlier backup of the namespace: taking a "+
 					"full one", "source", p.Source, "namespace", p.Namespace)
 			}
-			if p.FeedErr != nil {
+			// Outside serve a Redis source follows nothing, and the
+			// comparison is the expected way.
+			if p.FeedErr != nil &&
+				!errors.Is(p.FeedErr, source.ErrNotFollowing) {
 				log.Info("change feed unavailable: compared a full read "+
 					"with the change index", "source", p.Source,
 					"namespace", p.Namespace, "reason", p.FeedErr.Error())

@@ -39,12 +39,13 @@ runs once at start. A job that finds the repository locked by another
 process waits for the lock up to serve.lock_wait (default 30m).
 
 A redis source with keyspace_notifications: true is followed while serve
-runs: serve subscribes to its keyspace notifications, turning them on
-with CONFIG SET when they are off, so its incrementals read only the
-keys changed since the previous backup. After a gap (serve or Redis
-restarted, the subscription lost, FLUSHDB, FLUSHALL, SWAPDB, a change of
-the notification settings) the next incremental compares a full read
-with the change index, as the backup command always does.
+runs: serve subscribes to its keyspace notifications, checking them with
+CONFIG GET and turning them on with CONFIG SET when they are off, so its
+incrementals read only the keys changed since the previous backup. After
+a gap (serve or Redis restarted, the subscription lost, FLUSHDB,
+FLUSHALL, SWAPDB, DEBUG, CONFIG SET, CONFIG RESETSTAT, XREADGROUP, XACK)
+the next incremental compares a full read with the change index, as the
+backup command always does, and logs why.
 
 Failures, and the first success after a failure, go to the notifiers of
 notify:. Logs are JSON lines on standard output (text on a terminal).

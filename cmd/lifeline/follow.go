@@ -17,10 +17,26 @@ type followers struct {
 	log  *slog.Logger
 	mu   sync.Mutex
 	open map[string]source.Source
+	// failed is the last error of each source that could not follow,
+	// so a failure that repeats at every backup is logged once.
+	failed map[string]string
 }
 
 func newFollowers(log *slog.Logger) *followers {
-	return &followers{log: log, open: map[string]source.Source{}}
+	return &followers{log: log, open: map[string]source.Source{},
+		failed: map[string]string{}}
+}
+
+// warn logs that source s cannot follow its changes, unless it logged
+// the same error last time.
+func (fs *followers) warn(s string, err error) {
+	if fs.failed[s] == err.Error() {
+		return
+	}
+	fs.failed[s] = err.Error()
+	fs.log.Warn("cannot follow keyspace notifications; incrementals "+
+		"compare full reads until it can (tried again at each backup)",
+		"source", s, "error", err.Error())
 }
 
 // start makes every source of srcs that asks for it follow its changes,
@@ -35,8 +51,7 @@ func (fs *followers) start(ctx context.Context, srcs []*config.Source) {
 		}
 		src, err := openSource(s)
 		if err != nil {
-			fs.log.Warn("cannot open source to follow its changes",
-				"source", s.Name, "error", err.Error())
+			fs.warn(s.Name, err)
 			continue
 		}
 		f, ok := src.(source.Follower)
@@ -46,11 +61,10 @@ func (fs *followers) start(ctx context.Context, srcs []*config.Source) {
 		}
 		if err := f.Follow(ctx); err != nil {
 			src.Close()
-			fs.log.Warn("cannot follow keyspace notifications; "+
-				"incrementals read the whole source until it can",
-				"source", s.Name, "error", err.Error())
+			fs.warn(s.Name, err)
 			continue
 		}
+		delete(fs.failed, s.Name)
 		fs.log.Info("following keyspace notifications", "source", s.Name)
 		fs.open[s.Name] = src
 	}

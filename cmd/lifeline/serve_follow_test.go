@@ -128,3 +128,20 @@ func TestServe_FollowedIncrementalReadsOnlyChanges(t *testing.T) {
 			got, want)
 	}
 }
+
+// TestFollowers_LogRepeatedFailureOnce checks that a source that cannot
+// follow its changes is logged once, not at every backup.
+func TestFollowers_LogRepeatedFailureOnce(t *testing.T) {
+	var logs strings.Builder
+	fs := newFollowers(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(fs.close)
+	src := &config.Source{Name: "cache", Type: "redis",
+		URL: "redis://" + closedAddr(t) + "/0", KeyspaceNotifications: true}
+	for range 3 {
+		fs.start(context.Background(), []*config.Source{src})
+	}
+	if n := strings.Count(logs.String(), "cannot follow"); n != 1 {
+		t.Errorf("logged %d warnings for 3 failed attempts, want 1:\n%s",
+			n, logs.String())
+	}
+}

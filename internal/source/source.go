@@ -9,6 +9,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -145,6 +146,13 @@ type UncheckedTombstones interface {
 // ErrCursorExpired is returned by ChangeFeed.Changes when the history
 // since the cursor is gone, for example compacted.
 var ErrCursorExpired = errors.New("change cursor expired")
+
+// ErrNotFollowing is returned by the Changes of a Follower that does not
+// follow its changes in this process, such as a Redis source outside
+// serve. It is an ErrCursorExpired, and comparing a full read is then
+// the expected way to take an incremental.
+var ErrNotFollowing = fmt.Errorf("%w: the source does not follow its "+
+	"changes in this process", ErrCursorExpired)
 
 // ReadOnly is implemented by sources that are kept as a record and never
 // written, such as a bucket listing. Restore previews them only.

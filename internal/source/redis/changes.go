@@ -29,8 +29,7 @@ func (s *Source) Changes(ctx context.Context, namespace string,
 	}
 	f := s.following()
 	if f == nil {
-		return nil, wrap(fmt.Errorf("not following its changes: %w",
-			source.ErrCursorExpired))
+		return nil, wrap(source.ErrNotFollowing)
 	}
 	from, err := f.decode(cursor)
 	if err != nil {
