@@ -168,7 +168,8 @@ func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 }
 
 func printOverview(w io.Writer) {
-	fmt.Fprint(w, `lifeline backs up key-value data (Redis, bbolt) into encrypted,
+	fmt.Fprint(w, `lifeline backs up key-value data (Redis, bbolt, Cloudflare Workers KV,
+etcd, NATS KV, snapshot endpoints, S3 bucket listings) into encrypted,
 compressed backups in a local folder or S3-compatible storage, and
 restores them.
 

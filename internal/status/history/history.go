@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Defaults of Options.
@@ -61,6 +62,12 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.SummaryRetention = DefaultSummaryRetention
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open history %s: the file is locked by "+
+			"another process, such as a second lifeline serve with the "+
+			"same state_dir; stop it or give this one its own state_dir",
+			path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}

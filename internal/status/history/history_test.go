@@ -3,6 +3,7 @@ package history
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -174,5 +175,19 @@ func TestStore_StatesSurviveReopen(t *testing.T) {
 	}
 	if got := states["db"]; got.Status != want.Status || !got.Since.Equal(want.Since) {
 		t.Errorf("state: got %+v, want %+v", got, want)
+	}
+}
+
+func TestOpen_LockedFileNamesTheCause(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status.db")
+	first, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_, err = Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Errorf("second Open: %v, want an error that says the file is "+
+			"locked by another process", err)
 	}
 }
