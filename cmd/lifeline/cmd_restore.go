@@ -249,10 +249,15 @@ func logRestoreResult(log *slog.Logger, res restore.Result, dryRun bool) {
 	}
 }
 
-// quoteKeys prints keys with non-printable bytes escaped.
+// quoteKeys prints keys with non-printable bytes escaped, and the
+// empty key, such as a bbolt bucket's own record, as "".
 func quoteKeys(keys [][]byte) string {
 	var q []string
 	for _, k := range keys {
+		if len(k) == 0 {
+			q = append(q, `""`)
+			continue
+		}
 		q = append(q, quoteKey(k))
 	}
 	return strings.Join(q, " ")
