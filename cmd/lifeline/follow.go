@@ -39,9 +39,10 @@ func (fs *followers) warn(s string, err error) {
 		"source", s, "error", err.Error())
 }
 
-// start makes every source of srcs that asks for it follow its changes,
-// unless it already does. A source that cannot is logged and tried again
-// at the next backup; until then its incrementals compare full reads.
+// start makes every source of srcs with keyspace_notifications follow its
+// changes, unless it already does. A source that cannot is logged and
+// tried again at the next backup, and until then its incrementals compare
+// full reads.
 func (fs *followers) start(ctx context.Context, srcs []*config.Source) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

@@ -23,8 +23,8 @@ var unnotified = []string{
 	"module", "pfdebug", "xreadgroup", "xack", "xclaim", "xautoclaim",
 }
 
-// serverStats is what a follower compares between two cursors to learn
-// whether writes may have gone unnotified.
+// serverStats is the server state a follower compares between two
+// cursors to detect writes that may have gone unnotified.
 type serverStats struct {
 	runID   string
 	role    string
