@@ -247,6 +247,7 @@ func (d *daemon) backup(ctx context.Context, tier repo.Tier) error {
 		return doBackup(ctx, d.log, d.repo, targets, tier,
 			compression(d.cfg), nil)
 	})
+	d.follow.check()
 	failed := sourceErrors(err)
 	for _, name := range sourceNames(targets) {
 		serr := failed[name]

@@ -101,6 +101,25 @@ func (fs *followers) sources(ctx context.Context,
 	return targets, closeOpened, nil
 }
 
+// check logs, once per distinct error, a followed source that could not
+// make the cursor of its last read, such as after Redis restarted with
+// CONFIG renamed. Its next incremental compares a full read.
+func (fs *followers) check() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for name, src := range fs.open {
+		f, ok := src.(interface{ FollowErr() error })
+		if !ok {
+			continue
+		}
+		if err := f.FollowErr(); err != nil {
+			fs.warn(name, err)
+			continue
+		}
+		delete(fs.failed, name)
+	}
+}
+
 // close closes the followed sources.
 func (fs *followers) close() {
 	fs.mu.Lock()

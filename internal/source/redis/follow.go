@@ -81,6 +81,20 @@ func (s *Source) Follow(ctx context.Context) error {
 	return nil
 }
 
+// FollowErr returns why the source, while it follows its changes, could
+// not make the cursor of its last read or change list, or nil. A read
+// without a cursor makes the next incremental compare a full read.
+func (s *Source) FollowErr() error {
+	f := s.following()
+	if f == nil {
+		return nil
+	}
+	if err := f.err(); err != nil {
+		return s.followErr(err)
+	}
+	return nil
+}
+
 func (s *Source) followErr(err error) error {
 	return fmt.Errorf("follow changes of %s: %w", s.Describe(), err)
 }
@@ -155,6 +169,8 @@ type follower struct {
 	stats   serverStats
 	waiters map[string]chan int64
 	tokens  uint64
+	// cutErr is why the last cursor could not be made, or nil.
+	cutErr error
 }
 
 // followed is the state of one namespace.
@@ -359,6 +375,29 @@ func (f *follower) cut(ctx context.Context) (int64, error) {
 	// those read just before.
 	f.cutMu.Lock()
 	defer f.cutMu.Unlock()
+	epoch, err := f.makeCursor(ctx)
+	f.mu.Lock()
+	f.cutErr = err
+	f.mu.Unlock()
+	return epoch, err
+}
+
+// lastRunID returns the run id of the previous cursor's stats.
+func (f *follower) lastRunID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats.runID
+}
+
+// err returns why the last cursor could not be made, or nil.
+func (f *follower) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cutErr
+}
+
+// makeCursor does the work of cut; the caller holds f.cutMu.
+func (f *follower) makeCursor(ctx context.Context) (int64, error) {
 	st, err := readStats(ctx, f.client)
 	if err != nil {
 		return 0, err
@@ -367,8 +406,11 @@ func (f *follower) cut(ctx context.Context) (int64, error) {
 	// changed it. The writes in between went unnotified.
 	off := ""
 	if !st.notifying() {
-		off = fmt.Sprintf("keyspace notifications were off "+
-			"(notify-keyspace-events %q)", st.notify)
+		off = fmt.Sprintf("keyspace notifications were off or partly "+
+			"off (notify-keyspace-events %q)", st.notify)
+		if st.runID != f.lastRunID() {
+			off = "Redis restarted, " + off
+		}
 		if st, err = turnOnNotifications(ctx, f.client, st); err != nil {
 			f.mu.Lock()
 			f.forgetBefore(f.epoch+1, off)

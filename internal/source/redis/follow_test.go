@@ -447,3 +447,59 @@ func TestFollow_RestartTurnsNotificationsOnAgain(t *testing.T) {
 		t.Errorf("changes after the restart = %q, want %q", got, want)
 	}
 }
+
+// TestFollow_LostConfigGetIsReported takes CONFIG GET away from the
+// follower's user: reads then carry no cursor, and FollowErr says why.
+func TestFollow_LostConfigGetIsReported(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	admin := srv.Client(t)
+	err := admin.Do(ctx, "ACL", "SETUSER", "backup", "on", ">secret",
+		"~*", "&*", "+@all").Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newSource(t, redis.Config{
+		URL: "redis://backup:secret@" + srv.Addr + "/0"})
+	if err := src.Follow(ctx); err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	cursorOf(t, src, "all")
+	if err := src.FollowErr(); err != nil {
+		t.Fatalf("FollowErr after a good read: %v", err)
+	}
+	err = admin.Do(ctx, "ACL", "SETUSER", "backup", "-config|get").Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := src.Read(ctx, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if c := it.(source.Cursored).Cursor(); c != nil {
+		t.Error("a read without CONFIG GET carries a cursor")
+	}
+	if err := src.FollowErr(); err == nil ||
+		!strings.Contains(err.Error(), "CONFIG GET") {
+		t.Errorf("FollowErr = %v, want one that names CONFIG GET", err)
+	}
+}
+
+// TestFollow_ResetStatNamedAsTheReason checks that a CONFIG RESETSTAT
+// after a CONFIG SET in an earlier interval is reported as the reset.
+func TestFollow_ResetStatNamedAsTheReason(t *testing.T) {
+	srv, src := followed(t)
+	ctx := context.Background()
+	c := srv.Client(t)
+	c.ConfigSet(ctx, "maxmemory-policy", "noeviction")
+	cursorOf(t, src, "all")
+	cursor := cursorOf(t, src, "all")
+	if err := c.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := src.Changes(ctx, "all", cursor)
+	if err == nil || !strings.Contains(err.Error(), "RESETSTAT") {
+		t.Errorf("Changes after CONFIG RESETSTAT: %v, want it named", err)
+	}
+}

@@ -129,6 +129,13 @@ func (st serverStats) changes(prev serverStats) string {
 	case st.modules != prev.modules:
 		return "modules were loaded or unloaded"
 	}
+	// Only CONFIG RESETSTAT makes a call count go down. It would hide
+	// the unnotified commands run before it.
+	for cmd, calls := range prev.calls {
+		if st.calls[cmd] < calls {
+			return "CONFIG RESETSTAT reset the command statistics"
+		}
+	}
 	// Redis 6 counts the CONFIG GET of each readStats under CONFIG.
 	own := map[string]int64{}
 	if _, ok := prev.calls["config"]; ok {
@@ -138,13 +145,6 @@ func (st serverStats) changes(prev serverStats) string {
 		if st.calls[cmd]-prev.calls[cmd] != own[cmd] {
 			return fmt.Sprintf("%s ran, which sends no keyspace "+
 				"notification", strings.ToUpper(cmd))
-		}
-	}
-	// Only CONFIG RESETSTAT makes a call count go down. It would hide
-	// the unnotified commands run before it.
-	for cmd, calls := range prev.calls {
-		if st.calls[cmd] < calls {
-			return "CONFIG RESETSTAT reset the command statistics"
 		}
 	}
 	return ""
