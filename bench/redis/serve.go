@@ -151,7 +151,8 @@ func (d *daemon) waitIncrementals(ctx context.Context, n float64) error {
 	}
 }
 
-// following reports whether serve's log says it follows the source.
+// following returns an error unless serve's log shows that it follows
+// the source.
 func (d *daemon) following() error {
 	data, err := os.ReadFile(d.log)
 	if err != nil {
@@ -256,7 +257,7 @@ func checkServeIncremental(_ context.Context, h *harness) error {
 	return nil
 }
 
-// httpGet returns the body of a GET of url, which must answer 200.
+// httpGet returns the body of a GET of url, which must return 200.
 func httpGet(ctx context.Context, url string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -38,9 +38,9 @@ type Progress struct {
 	// Full is set when an incremental found no earlier backup of the
 	// namespace and took a full one.
 	Full bool
-	// FeedErr is why an incremental compared a full read with the
-	// change index instead of asking the source's change feed, such as
-	// an expired cursor.
+	// FeedErr is the error, such as an expired cursor, that made an
+	// incremental compare a full read with the change index instead of
+	// asking the source's change feed.
 	FeedErr error
 	Done    bool
 	Err     error
@@ -291,7 +291,7 @@ type reading struct {
 	// unchecked collects the key hashes of a change feed's tombstones
 	// that may name keys the namespace never held.
 	unchecked map[codec.Hash]bool
-	// feedErr is why the change feed was not used.
+	// feedErr is the error that kept the change feed from being used.
 	feedErr error
 }
 

@@ -67,9 +67,17 @@ func (d *delta) tombstones(ctx context.Context, r *repo.Repo,
 			gone[kh] = true
 		}
 	}
-	src, ns := d.chain[0].Entry.Source, d.chain[0].Entry.Namespace
+	return addTombstones(ctx, r, d.chain, gone, nw)
+}
+
+// addTombstones adds a tombstone for each key hash in want that the
+// namespace contains as of the newest part of chain, and returns how
+// many.
+func addTombstones(ctx context.Context, r *repo.Repo, chain []repo.Part,
+	want map[codec.Hash]bool, nw *repo.NamespaceWriter) (int64, error) {
+	src, ns := chain[0].Entry.Source, chain[0].Entry.Namespace
 	var n int64
-	err := r.IndexKeys(ctx, d.chain, gone, func(key []byte) error {
+	err := r.IndexKeys(ctx, chain, want, func(key []byte) error {
 		if dropTombstone != nil && dropTombstone(src, ns) {
 			return nil
 		}
@@ -81,7 +89,7 @@ func (d *delta) tombstones(ctx context.Context, r *repo.Repo,
 }
 
 // checkedTombstones adds a tombstone for each of the change feed's
-// deleted keys that the change index of the namespace holds, and
+// deleted keys that the change index of the namespace contains, and
 // returns how many. The others were created and deleted between two
 // backups, and no backup of the chain has them.
 func (rn *run) checkedTombstones(ctx context.Context, j job, rd *reading,
@@ -90,14 +98,5 @@ func (rn *run) checkedTombstones(ctx context.Context, j job, rd *reading,
 	if err != nil {
 		return 0, err
 	}
-	var n int64
-	err = rn.repo.IndexKeys(ctx, chain, rd.unchecked, func(key []byte) error {
-		if dropTombstone != nil && dropTombstone(j.src.Name, j.ns) {
-			return nil
-		}
-		n++
-		_, err := nw.Add(ctx, &source.Record{Key: key, Deleted: true})
-		return err
-	})
-	return n, err
+	return addTombstones(ctx, rn.repo, chain, rd.unchecked, nw)
 }

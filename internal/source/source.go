@@ -127,7 +127,7 @@ type ChangeFeed interface {
 // Follower is implemented by sources that follow their own changes while
 // a long-running process keeps them open, as Redis does through keyspace
 // notifications. Such a source is also a ChangeFeed, and its reads made
-// while following carry cursors; a process that does not follow treats
+// while following carry cursors. A process that does not follow treats
 // those cursors as expired.
 type Follower interface {
 	// Follow starts following and returns once the source is

@@ -15,7 +15,7 @@ import (
 // changed after the cursor, read with DUMP and PTTL like Read does, and
 // a tombstone for each such key that no longer exists. The cursor must
 // come from a read made while this source followed its changes (see
-// Follow); any other cursor, or one from before a gap in the
+// Follow). Any other cursor, or one from before a gap in the
 // notifications, returns source.ErrCursorExpired.
 func (s *Source) Changes(ctx context.Context, namespace string,
 	cursor []byte) (source.Iterator, error) {

@@ -148,7 +148,7 @@ func containsAll(s, chars string) bool {
 // Time is counted in epochs. Each cursor starts a new epoch once every
 // notification of an earlier write has arrived, and each changed key
 // remembers the epoch of its newest notification. A read that starts
-// after the cursor of epoch e sees every write of an earlier epoch, so
+// after the cursor of epoch e reads every write of an earlier epoch, so
 // the keys changed after it are those noted in epoch e or later.
 type follower struct {
 	src    *Source
@@ -169,7 +169,8 @@ type follower struct {
 	stats   serverStats
 	waiters map[string]chan int64
 	tokens  uint64
-	// cutErr is why the last cursor could not be made, or nil.
+	// cutErr is the error of the last cursor that could not be made, or
+	// nil.
 	cutErr error
 }
 

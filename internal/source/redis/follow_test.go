@@ -411,7 +411,7 @@ func TestFollow_DumpMatchesRead(t *testing.T) {
 }
 
 // TestFollow_RestartTurnsNotificationsOnAgain restarts Redis, which
-// starts with keyspace notifications off as its command line says. The
+// starts with keyspace notifications off as its command line sets. The
 // follower must turn them on again, or every later incremental would
 // miss every change.
 func TestFollow_RestartTurnsNotificationsOnAgain(t *testing.T) {
@@ -449,7 +449,8 @@ func TestFollow_RestartTurnsNotificationsOnAgain(t *testing.T) {
 }
 
 // TestFollow_LostConfigGetIsReported takes CONFIG GET away from the
-// follower's user: reads then carry no cursor, and FollowErr says why.
+// follower's user: reads then carry no cursor, and FollowErr returns
+// the cause.
 func TestFollow_LostConfigGetIsReported(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()

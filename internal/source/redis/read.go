@@ -36,8 +36,8 @@ func (s *Source) Read(ctx context.Context, namespace string) (source.Iterator, e
 	if err := s.ping(ctx, c); err != nil {
 		return nil, err
 	}
-	// The cursor comes before the first SCAN, so the read sees every
-	// write made before it. Without a cursor the next incremental
+	// The cursor comes before the first SCAN, so the read includes
+	// every write made before it. Without a cursor the next incremental
 	// compares a full read with the change index, so a failed cut
 	// costs only time.
 	var cursor []byte
